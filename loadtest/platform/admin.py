@@ -1,0 +1,108 @@
+"""Admin endpoints of the reference platform (everything not under the respondent API).
+
+    GET  /__admin/health                 liveness, with the surveys served
+    GET  /__admin/stats                  requests by endpoint and status, open sessions, outcomes, quota fill
+    POST /__admin/reset                  forget every response, quota count and state override
+    PUT  /__admin/surveys/{id}/state     {"state": "active" | "closed" | "paused" | "suspended"}
+    GET  /__admin/static-page            the first survey's first page, pre-rendered, touching no state
+                                         (the baseline the capacity bench compares against)
+    GET  /openapi.json                   OpenAPI 3 description of all of the above
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, get_args
+
+import orjson
+
+from loadtest.platform.envelopes import status_body
+from loadtest.platform.model import SurveyState
+from loadtest.platform.openapi import openapi_document
+
+if TYPE_CHECKING:
+    from loadtest.platform.app import Platform
+
+__all__ = ["route"]
+
+_STATES = get_args(SurveyState)
+
+
+def _json(status: int, payload: Any) -> tuple[int, bytes]:
+    return status, orjson.dumps(payload)
+
+
+def route(platform: Platform, method: str, path: str, body: bytes) -> tuple[int, bytes]:
+    if path == "/__admin/health" and method == "GET":
+        return _json(200, {"status": "ok", "surveys": sorted(platform.api.surveys)})
+    if path == "/__admin/stats" and method == "GET":
+        return _json(200, stats(platform))
+    if path == "/__admin/reset" and method == "POST":
+        platform.store.reset()
+        platform.api.sessions.clear()
+        platform.requests.clear()
+        return _json(200, {"status": "reset"})
+    if path == "/__admin/static-page" and method == "GET":
+        return 200, _static_page(platform)
+    if path == "/openapi.json" and method == "GET":
+        return _json(200, openapi_document(sorted(platform.api.surveys)))
+    if path.startswith("/__admin/surveys/") and path.endswith("/state") and method == "PUT":
+        return _set_state(platform, path, body)
+    return _json(404, {"error": {"message": f"no route for {method} {path}"}})
+
+
+def stats(platform: Platform) -> dict[str, Any]:
+    by_endpoint: dict[str, dict[str, int]] = {}
+    outcomes: dict[str, int] = {}
+    for (endpoint, status, outcome), n in sorted(platform.requests.items()):
+        per = by_endpoint.setdefault(endpoint, {})
+        per[str(status)] = per.get(str(status), 0) + n
+        if outcome:
+            outcomes[outcome] = outcomes.get(outcome, 0) + n
+    api = platform.api
+    stored = platform.store.outcome_counts()
+    surveys = {}
+    for sid, survey in sorted(api.surveys.items()):
+        counts = platform.store.quota_counts(sid)
+        surveys[str(sid)] = {
+            "state": platform.store.survey_state(sid) or survey.state,
+            "responses": stored.get(sid, {}),
+            "quotas": {
+                q.id: {"count": counts.get(q.id, 0), "limit": api.quota_limits[sid].get(q.id, q.limit)}
+                for q in survey.quotas
+            },
+        }
+    return {
+        "requests": by_endpoint,
+        "replies": outcomes,
+        "open_sessions": len(api.sessions),
+        "sessions_rebuilt": api.sessions.rebuilt,
+        "surveys": surveys,
+    }
+
+
+def _set_state(platform: Platform, path: str, body: bytes) -> tuple[int, bytes]:
+    raw_id = path[len("/__admin/surveys/") : -len("/state")]
+    if not raw_id.isdigit() or int(raw_id) not in platform.api.surveys:
+        return _json(404, {"error": {"message": f"no survey {raw_id!r}"}})
+    try:
+        state = orjson.loads(body).get("state")
+    except (orjson.JSONDecodeError, AttributeError):
+        state = None
+    if state not in _STATES:
+        return _json(400, {"error": {"message": f"expected {{\"state\": one of {', '.join(_STATES)}}}"}})
+    platform.store.set_survey_state(int(raw_id), state)
+    return _json(200, {"survey": int(raw_id), "state": state})
+
+
+def _static_page(platform: Platform) -> bytes:
+    if platform.static_page is None:
+        platform.static_page = _render_static(platform)
+    return platform.static_page
+
+
+def _render_static(platform: Platform) -> bytes:
+    api = platform.api
+    survey = api.surveys[min(api.surveys)]
+    page = survey.pages[0]
+    questions = api.renderers[survey.id].questions(page, survey.languages[0])
+    return status_body("success", None, questions=questions).body

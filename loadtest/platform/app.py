@@ -1,0 +1,126 @@
+"""The reference platform's HTTP surface: one dispatch function, with RSGI and ASGI adapters.
+
+`Platform.handle` takes a plain request (method, path, query, lower-cased headers, body) and
+returns (status, headers, body); it never raises. granian serves it through `__rsgi__` (its
+fastest interface, see bench/RESULTS.md); `__call__` is the ASGI form of the same thing, for
+any ASGI server or httpx.ASGITransport.
+"""
+
+from __future__ import annotations
+
+import hmac
+import sys
+import traceback
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Mapping
+from urllib.parse import parse_qsl
+
+from loadtest.platform import admin
+from loadtest.platform.envelopes import ApiReply, error_envelope
+from loadtest.platform.model import Survey
+from loadtest.platform.questionpro import API, RespondentApi
+from loadtest.platform.storage import Store
+
+__all__ = ["Platform", "PlatformConfig", "DEFAULT_API_KEY", "MAX_BODY_BYTES"]
+
+DEFAULT_API_KEY = "loadtest-local-key"  # for local use only; real runs set the environment variable
+MAX_BODY_BYTES = 1 << 20
+JSON = [("content-type", "application/json")]
+
+Response = tuple[int, list[tuple[str, str]], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformConfig:
+    api_key: str = DEFAULT_API_KEY
+
+
+class Platform:
+    def __init__(self, surveys: list[Survey], store: Store, config: PlatformConfig = PlatformConfig(), **kw: Any):
+        self.config = config
+        self.store = store
+        self.api = RespondentApi({s.id: s for s in surveys}, store, **kw)
+        self.requests: Counter[tuple[str, int, str]] = Counter()  # (endpoint, HTTP status, outcome)
+        self._api_key = config.api_key.encode()
+        self.static_page: bytes | None = None  # rendered once by admin's /__admin/static-page
+
+    # --- dispatch -----------------------------------------------------------------------
+    def handle(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Response:
+        endpoint = "other"
+        try:
+            if path.startswith(API + "/"):
+                endpoint, reply = self._respondent(method, path, query, headers, body)
+                out = _reply(reply)
+                self.requests[(endpoint, reply.status, reply.outcome)] += 1
+                return out
+            endpoint = path
+            status, payload = admin.route(self, method, path, body)
+        except Exception:  # the platform must answer every request; the traceback goes to stderr
+            traceback.print_exc(file=sys.stderr)
+            reply = error_envelope(500, path)
+            self.requests[(endpoint, 500, reply.outcome)] += 1
+            return _reply(reply)
+        self.requests[(endpoint if status != 404 else "unknown", status, "")] += 1
+        return status, JSON, payload
+
+    def _respondent(
+        self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[str, ApiReply]:
+        parts = path[len(API) + 1 :].split("/")
+        step = parts[1] if len(parts) == 2 else ""
+        if step not in ("take", "submit-page", "previous-page"):
+            return "unknown", error_envelope(404, path)
+        expected = "POST" if step == "submit-page" else "GET"
+        if method != expected:
+            return step, error_envelope(405, path)
+        if not hmac.compare_digest(headers.get("api-key", "").encode(), self._api_key):
+            return step, error_envelope(401, path)
+        if not parts[0].isdigit():
+            return step, error_envelope(400, path)
+        if len(body) > MAX_BODY_BYTES:
+            return step, error_envelope(413, path)
+        survey_id = int(parts[0])
+        token = headers.get("x-survey-token")
+        base_url = "http://" + headers.get("host", "127.0.0.1")
+        if step == "take":
+            return step, self.api.take(survey_id, token, dict(parse_qsl(query)), base_url)
+        if step == "submit-page":
+            return step, self.api.submit(survey_id, token, body, base_url)
+        return step, self.api.previous(survey_id, token, base_url)
+
+    # --- RSGI (granian) -----------------------------------------------------------------
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        body = await protocol() if scope.method in ("POST", "PUT", "PATCH") else b""
+        status, headers, payload = self.handle(scope.method, scope.path, scope.query_string, scope.headers, body)
+        protocol.response_bytes(status, headers, payload)
+
+    # --- ASGI ---------------------------------------------------------------------------
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        chunks = []
+        more = True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        status, out_headers, payload = self.handle(
+            scope["method"], scope["path"], scope["query_string"].decode("latin-1"), headers, b"".join(chunks)
+        )
+        await send({
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(k.encode(), v.encode()) for k, v in out_headers],
+        })
+        await send({"type": "http.response.body", "body": payload})
+
+
+def _reply(reply: ApiReply) -> Response:
+    if reply.token is None:
+        return reply.status, JSON, reply.body
+    return reply.status, [("content-type", "application/json"), ("x-survey-token", reply.token)], reply.body

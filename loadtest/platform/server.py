@@ -1,0 +1,93 @@
+"""Serve a Platform with granian's embedded server, in this process, on loopback by default.
+
+Port 0 means "pick a free one": we bind a socket with SO_REUSEPORT to learn a free port and hold
+it while granian binds the same port (granian binds its listeners with SO_REUSEPORT; a bound,
+non-listening socket receives no connections). Readiness is a real connection to the port, made
+once the server runs; only then is `on_ready(base_url)` called, so whoever waits on that line
+can send traffic at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+from typing import Any, Callable
+
+__all__ = ["serve", "reserve_port", "ServerError"]
+
+READY_TIMEOUT_S = 15.0
+
+
+class ServerError(RuntimeError):
+    """The server could not start (address in use, readiness never reached)."""
+
+
+def reserve_port(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if port:
+        # SO_REUSEPORT would let us share a port another server is listening on; refuse that first.
+        # (SO_REUSEADDR alone still binds over connections in TIME_WAIT, e.g. after a kill -9.)
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                raise ServerError(f"cannot bind {host}:{port}: {exc.strerror}") from None
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ServerError(f"cannot bind {host}:{port}: {exc.strerror}") from None
+    return sock
+
+
+async def _wait_ready(host: str, port: int, serving: asyncio.Task[Any]) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + READY_TIMEOUT_S
+    delay = 0.002
+    while True:
+        if serving.done():
+            serving.result()  # re-raise whatever stopped it
+            raise ServerError("server stopped before it was ready")
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            if loop.time() > deadline:
+                raise ServerError(f"server not accepting on {host}:{port} after {READY_TIMEOUT_S:.0f}s") from None
+            await asyncio.sleep(delay)  # bounded back-off while the listener comes up
+            delay = min(delay * 2, 0.1)
+            continue
+        writer.close()
+        return
+
+
+async def serve_async(app: Any, host: str, port: int, on_ready: Callable[[str], None]) -> None:
+    from granian.constants import Interfaces
+    from granian.server.embed import Server
+
+    holder = reserve_port(host, port)
+    port = holder.getsockname()[1]
+    server = Server(app, address=host, port=port, interface=Interfaces.RSGI, log_enabled=False, backlog=2048)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, server.stop)
+    serving = asyncio.create_task(server.serve())
+    try:
+        await _wait_ready(host, port, serving)
+    except BaseException:
+        server.stop()
+        await asyncio.gather(serving, return_exceptions=True)
+        raise
+    finally:
+        holder.close()
+    shown = f"[{host}]" if ":" in host else host
+    on_ready(f"http://{shown}:{port}")
+    await serving
+
+
+def serve(app: Any, host: str, port: int, on_ready: Callable[[str], None]) -> None:
+    """Serve until SIGINT or SIGTERM."""
+    asyncio.run(serve_async(app, host, port, on_ready))

@@ -1,0 +1,231 @@
+"""SQLite storage for the reference platform (WAL mode): responses, quota counts, survey states.
+
+Everything a restart must not lose is written here before the reply leaves: a respondent's row
+is created on its first `take` and updated on every move, so a platform killed between two
+pages rebuilds the session from this row (found by `rs`, or by `uuid` before the first submit).
+Quota cells are counted with a conditional UPDATE inside `BEGIN IMMEDIATE`, which is atomic
+across threads and processes sharing the file.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import orjson
+
+__all__ = ["Store", "ResponseRow", "QuotaFull"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS responses (
+    id INTEGER PRIMARY KEY,
+    uuid TEXT NOT NULL UNIQUE,
+    survey_id INTEGER NOT NULL,
+    transaction_id TEXT,
+    language TEXT,
+    authenticated INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,
+    reason TEXT,
+    started_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    finished_at REAL,
+    page TEXT NOT NULL,
+    path TEXT NOT NULL,
+    answers TEXT NOT NULL,
+    page_times TEXT NOT NULL,
+    submitted INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS responses_status ON responses (survey_id, status);
+CREATE INDEX IF NOT EXISTS responses_txn ON responses (survey_id, transaction_id);
+CREATE TABLE IF NOT EXISTS quota_counts (
+    survey_id INTEGER NOT NULL,
+    quota_id TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (survey_id, quota_id)
+);
+CREATE TABLE IF NOT EXISTS survey_states (survey_id INTEGER PRIMARY KEY, state TEXT NOT NULL);
+"""
+
+_COLUMNS = (
+    "id, uuid, survey_id, transaction_id, language, authenticated, status, reason, started_at, "
+    "updated_at, finished_at, page, path, answers, page_times, submitted"
+)
+
+
+class QuotaFull(Exception):
+    """Raised by `complete` when one of the respondent's quota cells has no room left."""
+
+    def __init__(self, quota_id: str) -> None:
+        super().__init__(quota_id)
+        self.quota_id = quota_id
+
+
+@dataclass(slots=True)
+class ResponseRow:
+    id: int
+    uuid: str
+    survey_id: int
+    transaction_id: str | None
+    language: str | None
+    authenticated: bool
+    status: str
+    reason: str | None
+    started_at: float
+    updated_at: float
+    finished_at: float | None
+    page: str
+    path: list[str]
+    answers: dict[str, dict[str, Any]]
+    page_times: dict[str, float]
+    submitted: bool
+
+    @classmethod
+    def from_db(cls, row: tuple[Any, ...]) -> ResponseRow:
+        return cls(
+            id=row[0], uuid=row[1], survey_id=row[2], transaction_id=row[3], language=row[4],
+            authenticated=bool(row[5]), status=row[6], reason=row[7], started_at=row[8],
+            updated_at=row[9], finished_at=row[10], page=row[11], path=orjson.loads(row[12]),
+            answers=orjson.loads(row[13]), page_times=orjson.loads(row[14]), submitted=bool(row[15]),
+        )
+
+
+class Store:
+    """One SQLite connection, used from the platform's single event-loop thread."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        if path is None:
+            fd, name = tempfile.mkstemp(prefix="loadtest-mock-", suffix=".db")
+            os.close(fd)
+            path = name
+        self.path = str(path)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a process crash (kill -9); only an OS crash may lose the tail.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- meta ---------------------------------------------------------------------------
+    def secret(self, name: str) -> bytes:
+        """A random key made once per database, so tokens stay valid across restarts."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (name,)).fetchone()
+        if row is not None:
+            return bytes(row[0])
+        value = os.urandom(32)
+        self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (name, value))
+        return bytes(self._db.execute("SELECT value FROM meta WHERE key = ?", (name,)).fetchone()[0])
+
+    # --- responses ----------------------------------------------------------------------
+    def create(self, row: ResponseRow) -> int:
+        cur = self._db.execute(
+            f"INSERT INTO responses ({_COLUMNS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.uuid, row.survey_id, row.transaction_id, row.language, int(row.authenticated),
+                row.status, row.reason, row.started_at, row.updated_at, row.finished_at, row.page,
+                orjson.dumps(row.path), orjson.dumps(row.answers), orjson.dumps(row.page_times),
+                int(row.submitted),
+            ),
+        )
+        assert cur.lastrowid is not None
+        row.id = cur.lastrowid
+        return row.id
+
+    def save(self, row: ResponseRow) -> None:
+        self._db.execute(
+            "UPDATE responses SET language = ?, authenticated = ?, status = ?, reason = ?, updated_at = ?, "
+            "finished_at = ?, page = ?, path = ?, answers = ?, page_times = ?, submitted = ? WHERE id = ?",
+            (
+                row.language, int(row.authenticated), row.status, row.reason, row.updated_at,
+                row.finished_at, row.page, orjson.dumps(row.path), orjson.dumps(row.answers),
+                orjson.dumps(row.page_times), int(row.submitted), row.id,
+            ),
+        )
+
+    def load(self, rs: int) -> ResponseRow | None:
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM responses WHERE id = ?", (rs,)).fetchone()
+        return ResponseRow.from_db(row) if row else None
+
+    def load_uuid(self, uuid: str) -> ResponseRow | None:
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM responses WHERE uuid = ?", (uuid,)).fetchone()
+        return ResponseRow.from_db(row) if row else None
+
+    def finished_by_transaction(self, survey_id: int, transaction_id: str) -> str | None:
+        """The final status of an earlier response with this panel transaction, if any."""
+        row = self._db.execute(
+            "SELECT status FROM responses WHERE survey_id = ? AND transaction_id = ? AND status != 'in_progress' "
+            "ORDER BY id LIMIT 1",
+            (survey_id, transaction_id),
+        ).fetchone()
+        return row[0] if row else None
+
+    def responses(self, survey_id: int | None = None) -> Iterable[ResponseRow]:
+        if survey_id is None:
+            cur = self._db.execute(f"SELECT {_COLUMNS} FROM responses ORDER BY id")
+        else:
+            cur = self._db.execute(f"SELECT {_COLUMNS} FROM responses WHERE survey_id = ? ORDER BY id", (survey_id,))
+        for row in cur:
+            yield ResponseRow.from_db(row)
+
+    def outcome_counts(self) -> dict[int, dict[str, int]]:
+        out: dict[int, dict[str, int]] = {}
+        for survey_id, status, n in self._db.execute(
+            "SELECT survey_id, status, COUNT(*) FROM responses GROUP BY survey_id, status"
+        ):
+            out.setdefault(survey_id, {})[status] = n
+        return out
+
+    def complete(self, row: ResponseRow, cells: list[tuple[str, int]]) -> None:
+        """Count the respondent in each of its quota cells and save it as complete, atomically.
+
+        `cells` is (quota_id, limit). Raises QuotaFull, leaving no count changed, if any cell is full.
+        """
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for quota_id, limit in cells:
+                db.execute(
+                    "INSERT OR IGNORE INTO quota_counts (survey_id, quota_id, count) VALUES (?, ?, 0)",
+                    (row.survey_id, quota_id),
+                )
+                cur = db.execute(
+                    "UPDATE quota_counts SET count = count + 1 WHERE survey_id = ? AND quota_id = ? AND count < ?",
+                    (row.survey_id, quota_id, limit),
+                )
+                if cur.rowcount != 1:
+                    raise QuotaFull(quota_id)
+            self.save(row)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # --- quotas and survey states -------------------------------------------------------
+    def quota_counts(self, survey_id: int) -> dict[str, int]:
+        return dict(
+            self._db.execute("SELECT quota_id, count FROM quota_counts WHERE survey_id = ?", (survey_id,)).fetchall()
+        )
+
+    def survey_state(self, survey_id: int) -> str | None:
+        row = self._db.execute("SELECT state FROM survey_states WHERE survey_id = ?", (survey_id,)).fetchone()
+        return row[0] if row else None
+
+    def set_survey_state(self, survey_id: int, state: str) -> None:
+        self._db.execute(
+            "INSERT INTO survey_states (survey_id, state) VALUES (?, ?) "
+            "ON CONFLICT (survey_id) DO UPDATE SET state = excluded.state",
+            (survey_id, state),
+        )
+
+    def reset(self) -> None:
+        """Forget every response, quota count and state override (keys in `meta` are kept)."""
+        self._db.executescript(
+            "BEGIN; DELETE FROM responses; DELETE FROM quota_counts; DELETE FROM survey_states; COMMIT;"
+        )
