@@ -1,0 +1,235 @@
+"""Platform capacity: stateful take/submit-page req/s vs a static page, server on one pinned core.
+
+    .venv/bin/python bench/platform_capacity.py [--seconds 10] [--rounds 3] [--connections 64]
+
+Starts `loadtest mock` on bench/surveys/bench.toml pinned to core 0 and drives it with wrk
+(bench/capacity.lua, one thread, pinned to core 1) over loopback. Each round measures the static
+page (GET /__admin/static-page) and then the stateful flow (take -> 3 x submit-page ->
+survey_complete, repeat), back to back, so the ratio compares like with like on a noisy shared
+machine; the summary uses the median of the rounds. Every wrk run is bounded by --seconds.
+
+After each run the platform's /__admin/stats is checked: only 200s, only the replies the flow
+expects, and the server's request counts agree with wrk's. The server's CPU time per run (from
+/proc) shows whether the server core was the bottleneck (it should be ~100% busy) rather than
+the load generator. Results go to stdout and to a marked section of bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SURVEY_FILE = ROOT / "bench" / "surveys" / "bench.toml"
+SURVEY_ID = 900001
+LUA = ROOT / "bench" / "capacity.lua"
+RESULTS = ROOT / "bench" / "RESULTS.md"
+API_KEY = "loadtest-local-key"
+SERVER_CORE, LOAD_CORE = "0", "1"
+GOAL = 0.40
+WARMUP_S = 2
+START, END = "<!-- platform-capacity:start -->", "<!-- platform-capacity:end -->"
+
+
+# --- server ---------------------------------------------------------------------------------
+def start_server(db: Path) -> tuple[subprocess.Popen[str], str]:
+    # taskset execs the server, so proc.pid is the server's own PID (what we signal and profile).
+    proc = subprocess.Popen(
+        ["taskset", "-c", SERVER_CORE, str(ROOT / ".venv/bin/loadtest"), "mock",
+         "--survey", str(SURVEY_FILE), "--port", "0", "--db", str(db)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+    url = proc.stdout.readline().strip()  # the base URL, printed once the server accepts
+    if not url.startswith("http://127.0.0.1:"):
+        stop_server(proc)
+        sys.exit(f"server did not start (first stdout line: {url!r})")
+    return proc, url
+
+
+def stop_server(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # by PID, our own child only
+        proc.wait(timeout=10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the whole process (all its threads), from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def admin(url: str, path: str, method: str = "GET") -> dict:
+    req = urllib.request.Request(url + path, method=method)
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.load(resp)
+
+
+# --- load -----------------------------------------------------------------------------------
+def wrk(url: str, mode: str, seconds: int, connections: int) -> dict[str, int]:
+    cmd = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "2s",
+           "-s", str(LUA), url, "--", mode, API_KEY, str(SURVEY_ID)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
+    line = next((ln for ln in out.splitlines() if ln.startswith("RESULT ")), None)
+    if line is None:
+        sys.exit(f"wrk printed no RESULT line:\n{out}")
+    result = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}
+    bad = next((ln for ln in out.splitlines() if ln.startswith("FIRST_BAD ")), "")
+    result["first_bad"] = bad  # type: ignore[assignment]
+    return result
+
+
+def measure(url: str, pid: int, mode: str, seconds: int, connections: int) -> dict:
+    admin(url, "/__admin/reset", "POST")  # fresh counters, so the stats describe this run only
+    cpu0 = cpu_seconds(pid)
+    r = wrk(url, mode, seconds, connections)
+    r["server_cpu"] = (cpu_seconds(pid) - cpu0) / (r["duration_us"] / 1e6)
+    r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+    r["problems"] = check(mode, r, admin(url, "/__admin/stats"), connections)
+    return r
+
+
+def check(mode: str, r: dict, stats: dict, connections: int) -> list[str]:
+    """What is wrong with this run, according to the server's own counters (empty: all good)."""
+    problems = []
+    reqs = {k: v for k, v in stats["requests"].items() if not k.startswith("/__admin/reset")}
+    if mode == "static":
+        expected = {"/__admin/static-page"}
+        allowed_replies: set[str] = set()
+    else:
+        expected = {"take", "submit-page"}
+        allowed_replies = {"success", "survey_complete"}
+    for endpoint, by_status in reqs.items():
+        if endpoint not in expected or set(by_status) != {"200"}:
+            problems.append(f"unexpected requests {endpoint}: {by_status}")
+    if set(stats["replies"]) - allowed_replies:
+        problems.append(f"unexpected replies: {stats['replies']}")
+    served = sum(sum(by.values()) for by in reqs.values())
+    # wrk stops with up to one request in flight per connection; the server may still answer it.
+    if not r["requests"] <= served <= r["requests"] + connections:
+        problems.append(f"server counted {served} requests, wrk {r['requests']}")
+    errors = sum(v for k, v in r.items() if k.startswith("err_")) + r["bad"]
+    if errors:
+        problems.append(f"wrk errors/bad replies: {errors} {r['first_bad']}")
+    if mode == "stateful":
+        done = stats["replies"].get("survey_complete", 0)
+        if done < r["requests"] // 5:  # 4 requests per respondent: ~1/4 of replies complete one
+            problems.append(f"only {done} survey_complete replies for {r['requests']} requests")
+    return problems
+
+
+# --- report ---------------------------------------------------------------------------------
+def machine() -> str:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), "unknown CPU")
+    granian = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", "import granian; print(granian.__version__)"],
+                             capture_output=True, text=True).stdout.strip()
+    wrk_v = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[1]
+    return (f"nproc {os.cpu_count()}, {cpu}, Python {platform.python_version()}, "
+            f"granian {granian}, wrk {wrk_v}")
+
+
+def row(name: str, r: dict) -> str:
+    return (f"| {name} | {r['rps']:,.0f} | {r['p50_us'] / 1000:.2f} | {r['p99_us'] / 1000:.2f} "
+            f"| {100 * r['server_cpu']:.0f}% | {'ok' if not r['problems'] else 'FAILED'} |")
+
+
+def report(rounds: list[tuple[dict, dict]], args: argparse.Namespace) -> tuple[str, bool]:
+    static_rps = statistics.median(s["rps"] for s, _ in rounds)
+    stateful_rps = statistics.median(f["rps"] for _, f in rounds)
+    ratio = stateful_rps / static_rps
+    ok = all(not s["problems"] and not f["problems"] for s, f in rounds)
+    lines = [
+        f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}.",
+        "",
+        "```",
+        f".venv/bin/python bench/platform_capacity.py --seconds {args.seconds} --rounds {args.rounds} "
+        f"--connections {args.connections}",
+        "```",
+        "",
+        f"Server (`loadtest mock`, granian RSGI, one process) pinned to core {SERVER_CORE}; wrk 1 thread, "
+        f"{args.connections} keep-alive connections, pinned to core {LOAD_CORE}; loopback; {args.seconds} s per run "
+        f"after a {WARMUP_S} s warm-up of each. Stateful = respondents looping take -> 3 x submit-page -> "
+        "survey_complete on bench/surveys/bench.toml (SQLite store in a temp dir). Latency is wrk's, closed loop.",
+        "",
+        "| run | req/s | p50 ms | p99 ms | server CPU | check |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for i, (s, f) in enumerate(rounds, 1):
+        lines += [row(f"{i} static page", s), row(f"{i} stateful", f)]
+    lines += [
+        "",
+        f"**Median static {static_rps:,.0f} req/s, stateful {stateful_rps:,.0f} req/s: "
+        f"ratio {100 * ratio:.0f}% (goal >= {100 * GOAL:.0f}%: {'met' if ratio >= GOAL else 'NOT met'}).** "
+        "Absolute figures are context only (shared machine); the ratio is measured within each run.",
+    ]
+    if not ok:
+        lines += ["", "Correctness check FAILED:"] + [
+            f"- round {i} {m}: {p}" for i, pair in enumerate(rounds, 1)
+            for m, r in zip(("static", "stateful"), pair) for p in r["problems"]
+        ]
+    return "\n".join(lines), ok
+
+
+def write_results(body: str) -> None:
+    section = f"{START}\n## Platform capacity\n\n{body}\n{END}"
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    if START in text and END in text:
+        before, rest = text.split(START, 1)
+        text = before + section + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    RESULTS.write_text(text)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each measured run (default 10)")
+    parser.add_argument("--rounds", type=int, default=3, help="static+stateful pairs (default 3)")
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
+    args = parser.parse_args()
+    if os.cpu_count() < 2 or not shutil.which("wrk"):
+        sys.exit("needs 2 cores and wrk on PATH")
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-capacity-"))
+    proc, url = start_server(tmp / "bench.db")
+    print(f"server pid {proc.pid} at {url}, pinned to core {SERVER_CORE}", flush=True)
+    try:
+        for mode in ("static", "stateful"):  # warm caches, page renders, the SQLite file
+            wrk(url, mode, WARMUP_S, args.connections)
+        rounds = []
+        for i in range(1, args.rounds + 1):
+            pair = tuple(measure(url, proc.pid, m, args.seconds, args.connections) for m in ("static", "stateful"))
+            rounds.append(pair)
+            print(f"round {i}: static {pair[0]['rps']:,.0f} req/s, stateful {pair[1]['rps']:,.0f} req/s "
+                  f"({100 * pair[1]['rps'] / pair[0]['rps']:.0f}%)", flush=True)
+    finally:
+        stop_server(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    body, ok = report(rounds, args)
+    print()
+    print(body)
+    if not args.no_write:
+        write_results(body)
+        print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
