@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import signal
 import statistics
@@ -99,7 +100,8 @@ def measure(url: str, pid: int, mode: str, seconds: int, connections: int) -> di
     r = wrk(url, mode, seconds, connections)
     r["server_cpu"] = (cpu_seconds(pid) - cpu0) / (r["duration_us"] / 1e6)
     r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
-    r["problems"] = check(mode, r, admin(url, "/__admin/stats"), connections)
+    r["stats"] = admin(url, "/__admin/stats")
+    r["problems"] = check(mode, r, r["stats"], connections)
     return r
 
 
@@ -143,9 +145,23 @@ def machine() -> str:
             f"granian {granian}, wrk {wrk_v}")
 
 
-def row(name: str, r: dict) -> str:
-    return (f"| {name} | {r['rps']:,.0f} | {r['p50_us'] / 1000:.2f} | {r['p99_us'] / 1000:.2f} "
+def row(name: str, r: dict, ratio: str = "") -> str:
+    return (f"| {name} | {r['rps']:,.0f} | {ratio} | {r['p50_us'] / 1000:.2f} | {r['p99_us'] / 1000:.2f} "
             f"| {100 * r['server_cpu']:.0f}% | {'ok' if not r['problems'] else 'FAILED'} |")
+
+
+def served(rounds: list[tuple[dict, dict]], mode: int) -> str:
+    """Server-side counts summed over the rounds, e.g. 'take 200: 7,400; ...'."""
+    counts: dict[str, int] = {}
+    for pair in rounds:
+        stats = pair[mode]["stats"]
+        for endpoint, by_status in stats["requests"].items():
+            for status, n in by_status.items():
+                if not endpoint.startswith("/__admin/reset"):
+                    counts[f"{endpoint} {status}"] = counts.get(f"{endpoint} {status}", 0) + n
+        for reply, n in stats["replies"].items():
+            counts[f"reply {reply}"] = counts.get(f"reply {reply}", 0) + n
+    return "; ".join(f"{k}: {v:,}" for k, v in sorted(counts.items()))
 
 
 def report(rounds: list[tuple[dict, dict]], args: argparse.Namespace) -> tuple[str, bool]:
@@ -153,29 +169,36 @@ def report(rounds: list[tuple[dict, dict]], args: argparse.Namespace) -> tuple[s
     stateful_rps = statistics.median(f["rps"] for _, f in rounds)
     ratio = stateful_rps / static_rps
     ok = all(not s["problems"] and not f["problems"] for s, f in rounds)
+    db_parent = args.db_dir or tempfile.gettempdir()
     lines = [
         f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}.",
         "",
         "```",
-        f".venv/bin/python bench/platform_capacity.py --seconds {args.seconds} --rounds {args.rounds} "
-        f"--connections {args.connections}",
+        shlex.join([".venv/bin/python", "bench/platform_capacity.py", *sys.argv[1:]]),
         "```",
         "",
         f"Server (`loadtest mock`, granian RSGI, one process) pinned to core {SERVER_CORE}; wrk 1 thread, "
         f"{args.connections} keep-alive connections, pinned to core {LOAD_CORE}; loopback; {args.seconds} s per run "
         f"after a {WARMUP_S} s warm-up of each. Stateful = respondents looping take -> 3 x submit-page -> "
-        "survey_complete on bench/surveys/bench.toml (SQLite store in a temp dir). Latency is wrk's, closed loop.",
+        f"survey_complete on bench/surveys/bench.toml (SQLite file in a new temp dir under {db_parent}). "
+        "Latency is wrk's, closed loop.",
         "",
-        "| run | req/s | p50 ms | p99 ms | server CPU | check |",
-        "|---|---:|---:|---:|---:|---|",
+        "| run | req/s | ratio | p50 ms | p99 ms | server CPU | check |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
     for i, (s, f) in enumerate(rounds, 1):
-        lines += [row(f"{i} static page", s), row(f"{i} stateful", f)]
+        lines += [row(f"{i} static page", s), row(f"{i} stateful", f, f"{100 * f['rps'] / s['rps']:.0f}%")]
     lines += [
         "",
         f"**Median static {static_rps:,.0f} req/s, stateful {stateful_rps:,.0f} req/s: "
         f"ratio {100 * ratio:.0f}% (goal >= {100 * GOAL:.0f}%: {'met' if ratio >= GOAL else 'NOT met'}).** "
         "Absolute figures are context only (shared machine); the ratio is measured within each run.",
+        "",
+        "Server CPU is the server process's CPU time over the run's wall time (100% = its core fully busy, "
+        "so the server, not wrk, was the bottleneck). Server-side counts (/__admin/stats, all rounds):",
+        "",
+        f"- static: {served(rounds, 0)}.",
+        f"- stateful: {served(rounds, 1)}.",
     ]
     if not ok:
         lines += ["", "Correctness check FAILED:"] + [
@@ -201,12 +224,14 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10, help="duration of each measured run (default 10)")
     parser.add_argument("--rounds", type=int, default=3, help="static+stateful pairs (default 3)")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
+    parser.add_argument("--db-dir", default=None, metavar="DIR",
+                        help="where the temporary SQLite file goes (default: the system temp dir)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
     args = parser.parse_args()
     if os.cpu_count() < 2 or not shutil.which("wrk"):
         sys.exit("needs 2 cores and wrk on PATH")
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-capacity-"))
+    tmp = Path(tempfile.mkdtemp(prefix="bench-capacity-", dir=args.db_dir))
     proc, url = start_server(tmp / "bench.db")
     print(f"server pid {proc.pid} at {url}, pinned to core {SERVER_CORE}", flush=True)
     try:

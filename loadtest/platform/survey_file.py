@@ -1,7 +1,7 @@
 """Load a survey definition from TOML and check it, failing with one line that names the file,
 the key and what was expected (e.g. `s.toml: pages[1].questions[0].type: expected one of ...`).
 
-Theory of operation: `_Reader` walks the parsed TOML with the dotted key path it is at, so every
+Theory of operation: `TomlReader` (tomlcheck.py) walks the parsed TOML with the dotted key path it is at, so every
 check can say exactly where it failed. Cross-references (display logic, quotas pointing at
 questions and answers) are checked after all pages are read.
 """
@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, get_args
 
+from loadtest.tomlcheck import MISSING, TomlError, TomlReader
 from loadtest.platform.model import (
     Answer,
     Page,
@@ -30,111 +31,10 @@ __all__ = ["SurveyFileError", "load_survey", "parse_survey"]
 
 _KINDS = get_args(QuestionKind)
 _STATES = get_args(SurveyState)
-_MISSING = object()
 
 
-class SurveyFileError(ValueError):
+class SurveyFileError(TomlError):
     """A survey file that cannot be served; str() is one line: file, key, what was expected."""
-
-    def __init__(self, source: str, key: str, expected: str) -> None:
-        self.source, self.key, self.expected = source, key, expected
-        super().__init__(f"{source}: {key}: expected {expected}")
-
-
-class _Reader:
-    def __init__(self, source: str, data: Any, path: str = "") -> None:
-        self.source, self.data, self.path = source, data, path
-
-    def fail(self, key: str, expected: str) -> SurveyFileError:
-        return SurveyFileError(self.source, self._join(key), expected)
-
-    def _join(self, key: str) -> str:
-        if not key:
-            return self.path or "<top>"
-        return f"{self.path}.{key}" if self.path and not key.startswith("[") else f"{self.path}{key}"
-
-    def _get(self, key: str, default: Any) -> Any:
-        if not isinstance(self.data, dict):
-            raise self.fail("", "a table")
-        value = self.data.get(key, _MISSING)
-        if value is _MISSING:
-            if default is _MISSING:
-                raise self.fail(key, "a value (the key is required)")
-            return default
-        return value
-
-    def table(self, key: str, required: bool = False) -> _Reader:
-        value = self._get(key, _MISSING if required else {})
-        if not isinstance(value, dict):
-            raise self.fail(key, "a table")
-        return _Reader(self.source, value, self._join(key))
-
-    def tables(self, key: str, required: bool = True) -> list[_Reader]:
-        value = self._get(key, _MISSING if required else [])
-        if not isinstance(value, list) or (required and not value):
-            raise self.fail(key, "a non-empty array of tables")
-        out = []
-        for i, item in enumerate(value):
-            if not isinstance(item, dict):
-                raise self.fail(f"{key}[{i}]", "a table")
-            out.append(_Reader(self.source, item, f"{self._join(key)}[{i}]"))
-        return out
-
-    def int(self, key: str, default: Any = _MISSING, minimum: int | None = None) -> Any:
-        value = self._get(key, default)
-        if value is default and default is not _MISSING:
-            return value
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise self.fail(key, f"an integer (got {value!r})")
-        if minimum is not None and value < minimum:
-            raise self.fail(key, f"an integer >= {minimum} (got {value})")
-        return value
-
-    def number(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._get(key, default)
-        if value is default and default is not _MISSING:
-            return value
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise self.fail(key, f"a number (got {value!r})")
-        return float(value)
-
-    def bool(self, key: str, default: bool) -> bool:
-        value = self._get(key, default)
-        if not isinstance(value, bool):
-            raise self.fail(key, f"true or false (got {value!r})")
-        return value
-
-    def str(self, key: str, default: Any = _MISSING, choices: tuple[str, ...] | None = None) -> Any:
-        value = self._get(key, default)
-        if value is default and default is not _MISSING:
-            return value
-        if not isinstance(value, str) or not value:
-            raise self.fail(key, f"a non-empty string (got {value!r})")
-        if choices is not None and value not in choices:
-            raise self.fail(key, f"one of {', '.join(choices)} (got {value!r})")
-        return value
-
-    def text(self, key: str, languages: tuple[str, ...], default: Any = _MISSING) -> dict[str, str]:
-        """A text is a string (same in every language) or a table with one string per language."""
-        value = self._get(key, default)
-        if isinstance(value, str):
-            return {lang: value for lang in languages}
-        if isinstance(value, dict):
-            missing = [lang for lang in languages if not isinstance(value.get(lang), str)]
-            if missing:
-                raise self.fail(key, f"a text for every survey language (missing {', '.join(missing)})")
-            return {lang: value[lang] for lang in languages}
-        raise self.fail(key, f"a string or a table of language = string (got {value!r})")
-
-    def ints(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._get(key, default)
-        if value is default and default is not _MISSING:
-            return value
-        if not isinstance(value, list) or not value or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value
-        ):
-            raise self.fail(key, f"a non-empty array of integers (got {value!r})")
-        return value
 
 
 def load_survey(path: str | Path) -> Survey:
@@ -155,10 +55,10 @@ def parse_survey(raw: bytes | str, source: str = "<memory>") -> Survey:
         raise SurveyFileError(source, "<file>", "UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise SurveyFileError(source, "<file>", f"valid TOML ({exc})") from None
-    return _survey(_Reader(source, data))
+    return _survey(TomlReader(source, data, error=SurveyFileError))
 
 
-def _survey(top: _Reader) -> Survey:
+def _survey(top: TomlReader) -> Survey:
     head = top.table("survey", required=True)
     languages = head._get("languages", ["en"])
     if not isinstance(languages, list) or not languages or not all(
@@ -196,7 +96,7 @@ def _survey(top: _Reader) -> Survey:
     return survey
 
 
-def _page(r: _Reader, langs: tuple[str, ...]) -> Page:
+def _page(r: TomlReader, langs: tuple[str, ...]) -> Page:
     show_if = None
     if "show_if" in r.data:
         cond = r.table("show_if")
@@ -208,7 +108,7 @@ def _page(r: _Reader, langs: tuple[str, ...]) -> Page:
     )
 
 
-def _question(r: _Reader, langs: tuple[str, ...]) -> Question:
+def _question(r: TomlReader, langs: tuple[str, ...]) -> Question:
     kind = r.str("type", choices=_KINDS)
     needs_choices = kind in ("single", "multi", "grid", "rank", "sum")
     single_field = kind in ("text", "numeric")
@@ -264,7 +164,7 @@ def _question(r: _Reader, langs: tuple[str, ...]) -> Question:
     return q
 
 
-def _quota(r: _Reader) -> Quota:
+def _quota(r: TomlReader) -> Quota:
     return Quota(
         id=r.str("id"),
         question=r.int("question"),
@@ -273,7 +173,7 @@ def _quota(r: _Reader) -> Quota:
     )
 
 
-def _check_unique(top: _Reader, pages: tuple[Page, ...]) -> None:
+def _check_unique(top: TomlReader, pages: tuple[Page, ...]) -> None:
     seen_pages: set[str] = set()
     seen_ids: set[int] = set()
     for i, page in enumerate(pages):
@@ -293,7 +193,7 @@ def _check_unique(top: _Reader, pages: tuple[Page, ...]) -> None:
                 seen_ids.add(value)
 
 
-def _check_references(top: _Reader, survey: Survey) -> None:
+def _check_references(top: TomlReader, survey: Survey) -> None:
     seen: dict[int, Question] = {}
     for i, page in enumerate(survey.pages):
         cond = page.show_if

@@ -1,0 +1,270 @@
+"""RespondentFlow: one respondent's walk through the respondent API, as a sans-IO state machine.
+
+Theory of operation. The driver asks the flow for a request, performs it, and feeds the reply
+back; the flow answers with events and the next request (None when the respondent is done).
+No sockets, no clocks: think time travels on the request as `think_s` for the driver to honour.
+
+    state      input                              -> next state   (request sent)
+    NEW        start()                            -> WAITING      take
+    WAITING    reply, persona moves Take/Submit/Back -> WAITING   take / submit-page / previous-page
+    WAITING    reply, terminal, redirect allowed  -> FOLLOWING    GET redirectUrl (allow-listed host)
+    WAITING    reply, terminal / Abandon          -> DONE
+    WAITING    reply, no rule, not terminal       -> DONE         (PersonaStuck: script failure)
+    WAITING    reply breaks the API contract      -> DONE         (ServerContractError)
+    FOLLOWING  any reply                          -> DONE
+    any        fail(error) (transport, timeout)   -> DONE         (error typed by blame)
+
+Every request carries the latest `x-survey-token` the server sent (seed 000: echo it verbatim).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import orjson
+
+from loadtest.core.errors import LoadtestError, PersonaStuck, ServerContractError
+from loadtest.core.page import HTTP_ERROR, PageReply, excerpt, parse_reply
+from loadtest.core.persona import Abandon, Back, FailedCheck, Move, Persona, Submit, Take
+
+__all__ = [
+    "Request", "Reply", "FlowTarget", "RespondentFlow", "RespondentResult",
+    "PageShown", "OutcomeReached", "CheckFailed", "RedirectFollowed", "RespondentFailed", "Event",
+]
+
+API = "/a/api/v2/surveys"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    step: str  # take | submit-page | previous-page | redirect: what reports name it by
+    method: str
+    url: str  # a path on the target, or an absolute URL (redirects)
+    headers: tuple[tuple[str, str], ...]
+    body: bytes = b""
+    think_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    elapsed_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class FlowTarget:
+    survey_id: int
+    api_key: str | None
+    host: str = "127.0.0.1"  # the target's host, for deciding which redirects to follow
+    follow_hosts: frozenset[str] = frozenset()  # redirectUrl hosts we may send a request to
+
+
+# --- events ---------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PageShown:
+    step: str
+    status: str
+    questions: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeReached:
+    outcome: str
+    expected: bool
+    redirect_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckFailed:
+    name: str
+    detail: str
+    blame: str
+
+
+@dataclass(frozen=True, slots=True)
+class RedirectFollowed:
+    url: str
+    http_status: int
+
+
+@dataclass(frozen=True, slots=True)
+class RespondentFailed:
+    blame: str
+    error: str
+    message: str
+
+
+Event = PageShown | OutcomeReached | CheckFailed | RedirectFollowed | RespondentFailed
+
+
+@dataclass(slots=True)
+class RespondentResult:
+    index: int
+    persona: str
+    seed: int
+    survey_id: int
+    transaction_id: str
+    outcome: str | None = None  # a terminal status, "abandoned", or "failed"
+    expected: bool = False
+    statuses: list[str] = field(default_factory=list)
+    pages: list[list[int]] = field(default_factory=list)  # question ids of each page shown
+    redirect_url: str | None = None
+    redirect_followed: int | None = None  # HTTP status of the followed redirect
+    checks: list[FailedCheck] = field(default_factory=list)
+    error: dict[str, str] | None = None
+    requests: int = 0
+    details: dict[str, Any] = field(default_factory=dict)  # terminateReason, quotaId of the outcome
+
+
+class RespondentFlow:
+    def __init__(self, persona: Persona, target: FlowTarget, persona_name: str | None = None) -> None:
+        self.persona = persona
+        self.target = target
+        r = persona.r
+        self.result = RespondentResult(
+            index=r.index, persona=persona_name or persona.name, seed=r.seed, survey_id=target.survey_id,
+            transaction_id=r.transaction_id,
+        )
+        self._token: str | None = None
+        self._state = "NEW"
+        self._step = ""
+
+    @property
+    def done(self) -> bool:
+        return self._state == "DONE"
+
+    def start(self) -> Request:
+        assert self._state == "NEW", "start() is called once"
+        self._state = "WAITING"
+        return self._request(self.persona.entry())
+
+    def receive(self, reply: Reply) -> tuple[list[Event], Request | None]:
+        assert self._state in ("WAITING", "FOLLOWING"), f"receive() in state {self._state}"
+        if self._state == "FOLLOWING":
+            self.result.redirect_followed = reply.status
+            self._state = "DONE"
+            return [RedirectFollowed(self.result.redirect_url or "", reply.status)], None
+        events: list[Event] = []
+        try:
+            page = parse_reply(reply.status, reply.body)
+        except ServerContractError as exc:
+            return self._failed(exc, events), None
+        token = reply.headers.get("x-survey-token")
+        if token:
+            self._token = token
+        elif page.status != HTTP_ERROR:
+            events.append(self._check("missing_token", f"{self._step} reply carried no x-survey-token"))
+        self.result.statuses.append(page.status if page.status != HTTP_ERROR else f"http_{reply.status}")
+        if page.questions:
+            qids = tuple(q.id for q in page.questions)
+            self.result.pages.append(list(qids))
+            events.append(PageShown(self._step, page.status, qids))
+        try:
+            move = self.persona.decide(page)
+        except LoadtestError as exc:
+            return self._failed(exc, events), None
+        except Exception as exc:  # a bug in a persona script must not crash the run
+            return self._failed(exc, events, blame="script"), None
+        self._collect_checks(events)
+        if move is None:
+            if page.terminal:
+                return self._outcome(page, events)
+            if page.status == HTTP_ERROR:
+                assert page.error is not None
+                message = f"HTTP {reply.status} {page.error.name}: {page.error.message}".strip()
+                return self._failed(ServerContractError(message), events, blame="server"), None
+            stuck = PersonaStuck(self.result.persona, page.status, excerpt(reply.body))
+            return self._failed(stuck, events), None
+        if isinstance(move, Abandon):
+            return self._finish("abandoned", page, events), None
+        return events, self._request(move)
+
+    def fail(self, error: BaseException, blame: str | None = None) -> list[Event]:
+        """The driver could not get a reply (transport failure, timeout): the respondent ends."""
+        if self._state == "FOLLOWING":  # the outcome stands; only the redirect follow failed
+            self._state = "DONE"
+            self.result.redirect_followed = 0
+            return [RedirectFollowed(self.result.redirect_url or "", 0)]
+        return self._failed(error, [], blame=blame)
+
+    # --- internals --------------------------------------------------------------------------------
+    def _request(self, move: Move) -> Request:
+        base = f"{API}/{self.target.survey_id}"
+        headers: list[tuple[str, str]] = [("accept", "application/json")]
+        if self.target.api_key is not None:
+            headers.append(("api-key", self.target.api_key))
+        if isinstance(move, Take):
+            if move.fresh:
+                self._token = None
+            step, method, url, body = "take", "GET", f"{base}/take", b""
+            if move.query:
+                url += "?" + urlencode(move.query)
+        elif isinstance(move, Submit):
+            step, method, url, body = "submit-page", "POST", f"{base}/submit-page", orjson.dumps(move.form)
+            headers.append(("content-type", "application/json"))
+        elif isinstance(move, Back):
+            step, method, url, body = "previous-page", "GET", f"{base}/previous-page", b""
+        else:  # pragma: no cover - Move is a closed union
+            raise TypeError(move)
+        if self._token:
+            headers.append(("x-survey-token", self._token))
+        self._step = step
+        self.result.requests += 1
+        return Request(step=step, method=method, url=url, headers=tuple(headers), body=body, think_s=move.think_s)
+
+    def _outcome(self, page: PageReply, events: list[Event]) -> tuple[list[Event], Request | None]:
+        self._finish(page.status, page, events)
+        url = page.redirect_url
+        if url and self._may_follow(url):
+            self._state = "FOLLOWING"
+            same_host = urlsplit(url).hostname == self.target.host
+            headers: tuple[tuple[str, str], ...] = ()
+            if same_host and self.target.api_key is not None:
+                headers = (("api-key", self.target.api_key),)
+            self.result.requests += 1
+            return events, Request(step="redirect", method="GET", url=url, headers=headers)
+        return events, None
+
+    def _may_follow(self, url: str) -> bool:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and parts.hostname in self.target.follow_hosts
+
+    def _finish(self, outcome: str, page: PageReply | None, events: list[Event]) -> list[Event]:
+        res = self.result
+        res.outcome = outcome
+        res.expected = self.persona.expected(outcome)
+        if page is not None:
+            res.redirect_url = page.redirect_url
+            res.details = dict(page.details)
+        if not res.expected:
+            events.append(self._check("unexpected_outcome", f"{outcome} (persona expects "
+                                      f"{', '.join(sorted(self.persona.params.get('expects') or self.persona.expects))})"))
+        events.append(OutcomeReached(outcome, res.expected, res.redirect_url))
+        self._state = "DONE"
+        return events
+
+    def _failed(self, exc: BaseException, events: list[Event], blame: str | None = None) -> list[Event]:
+        who = blame or getattr(exc, "blame", "script")
+        res = self.result
+        res.outcome = "failed"
+        res.expected = False
+        res.error = {"blame": who, "error": type(exc).__name__, "message": str(exc)}
+        self._collect_checks(events)
+        events.append(RespondentFailed(who, type(exc).__name__, str(exc)))
+        self._state = "DONE"
+        return events
+
+    def _check(self, name: str, detail: str, blame: str = "server") -> CheckFailed:
+        self.result.checks.append(FailedCheck(name, detail, blame))
+        return CheckFailed(name, detail, blame)
+
+    def _collect_checks(self, events: list[Event]) -> None:
+        """Move checks the persona recorded into the result and the event stream."""
+        while self.persona.checks:
+            check = self.persona.checks.pop(0)
+            self.result.checks.append(check)
+            events.append(CheckFailed(check.name, check.detail, check.blame))

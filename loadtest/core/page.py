@@ -1,0 +1,209 @@
+"""Parse respondent-API replies into values, tolerantly (seeds 000 and 001).
+
+Tolerant where the seeds are loose: `questions[].json` may be an object or a JSON-encoded string;
+unknown fields are ignored; error bodies may not be JSON at all (the seeds' own examples print
+`"docs": www.questionpro.com/...` unquoted), so their name and message are picked out by pattern.
+Strict where it matters: a 200 reply must be JSON with a known `status`, and a question must
+carry a `formParam` — otherwise a ServerContractError with the HTTP status and a body excerpt.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from loadtest.core.errors import ServerContractError
+
+__all__ = ["STATUSES", "TERMINAL", "Choice", "FormParam", "Question", "ApiError", "PageReply", "parse_reply", "excerpt"]
+
+STATUSES = frozenset({
+    "success", "validation_errors", "authentication_required", "already_completed", "quota_full",
+    "survey_complete", "terminated", "survey_closed", "survey_paused", "survey_suspended",
+    "language_selection_required", "survey_opt_out", "redirect", "error",
+})
+# Statuses after which the respondent's journey is over.
+TERMINAL = frozenset({
+    "already_completed", "quota_full", "survey_complete", "terminated", "survey_closed", "survey_paused",
+    "survey_suspended", "survey_opt_out", "redirect", "error",
+})
+HTTP_ERROR = "http_error"  # the status we give a non-2xx reply
+
+
+def excerpt(body: bytes, limit: int = 160) -> str:
+    text = body[:limit].decode("utf-8", "replace")
+    return " ".join(text.split()) + ("…" if len(body) > limit else "")
+
+
+@dataclass(frozen=True, slots=True)
+class FormParam:
+    prefix: str
+    id_type: str
+    required: bool
+    other_prefix: str | None
+    rules: dict[str, Any]  # the whole formParam object: lengths, ranges, counts, date parts, total
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    id: int
+    text: str
+    is_other: bool = False
+    selected: bool = False
+    value: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    id: int
+    type: str
+    text: str
+    form: FormParam
+    answers: tuple[Choice, ...] = ()
+    rows: tuple[Choice, ...] = ()
+    value: Any = None  # a question-level earlier value (dates)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiError:
+    http_status: int
+    name: str
+    message: str
+    code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PageReply:
+    http_status: int
+    status: str
+    questions: tuple[Question, ...] = ()
+    validation_errors: tuple[tuple[int | None, str], ...] = ()
+    redirect_url: str | None = None
+    previous_url: str | None = None
+    is_final: bool = False
+    progress: int = 0
+    languages: tuple[str, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)  # terminateReason, quotaId, message
+    error: ApiError | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+
+def parse_reply(http_status: int, body: bytes) -> PageReply:
+    if not 200 <= http_status < 300:
+        return PageReply(http_status=http_status, status=HTTP_ERROR, error=_parse_error(http_status, body))
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise ServerContractError("reply is not JSON", http_status, excerpt(body)) from None
+    response = doc.get("response") if isinstance(doc, dict) else None
+    status = response.get("status") if isinstance(response, dict) else None
+    if not isinstance(status, str) or status not in STATUSES:
+        raise ServerContractError(f"unknown or missing status {status!r}", http_status, excerpt(body))
+    assert isinstance(response, dict)
+    try:
+        questions = tuple(_question(entry) for entry in response.get("questions") or ())
+        errors = tuple(
+            (_int_or_none(e.get("questionId")), str(e.get("message", "")))
+            for e in response.get("validationErrors") or ()
+        )
+        nav = response.get("navigation") or {}
+        meta = response.get("meta") or {}
+        languages = tuple(str(x) for x in response.get("languages") or ())
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:
+        raise ServerContractError(f"malformed page ({exc.__class__.__name__}: {exc})", http_status,
+                                  excerpt(body)) from None
+    if status in ("success", "validation_errors") and not questions:
+        raise ServerContractError(f"status {status!r} with no questions", http_status, excerpt(body))
+    details = {k: response[k] for k in ("terminateReason", "quotaId", "message") if k in response}
+    redirect = response.get("redirectUrl")
+    return PageReply(
+        http_status=http_status,
+        status=status,
+        questions=questions,
+        validation_errors=errors,
+        redirect_url=redirect if isinstance(redirect, str) and redirect else None,
+        previous_url=nav.get("previousPageUrl") if isinstance(nav, dict) else None,
+        is_final=bool(meta.get("isFinalPage")) if isinstance(meta, dict) else False,
+        progress=int(meta.get("progressPercentage") or 0) if isinstance(meta, dict) else 0,
+        languages=languages,
+        details=details,
+    )
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _question(entry: Any) -> Question:
+    raw = entry.get("json") if isinstance(entry, dict) else None
+    if isinstance(raw, (str, bytes)):
+        try:
+            raw = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise ValueError("questions[].json is a string but not JSON") from None
+    if not isinstance(raw, dict):
+        raise ValueError("questions[].json is neither an object nor a JSON string")
+    fp = raw.get("formParam")
+    if not isinstance(fp, dict) or not isinstance(fp.get("paramPrefix"), str):
+        raise ValueError(f"question {raw.get('id')!r} has no formParam.paramPrefix")
+    form = FormParam(
+        prefix=fp["paramPrefix"],
+        id_type=str(fp.get("paramIdType", "")),
+        required=bool(fp.get("required", False)),
+        other_prefix=fp.get("otherParamPrefix") if isinstance(fp.get("otherParamPrefix"), str) else None,
+        rules=fp,
+    )
+    return Question(
+        id=int(raw["id"]),
+        type=str(raw.get("type", "")),
+        text=str(raw.get("text", "")),
+        form=form,
+        answers=tuple(_choice(a) for a in raw.get("answers") or ()),
+        rows=tuple(_choice(r) for r in raw.get("rows") or ()),
+        value=raw.get("value"),
+    )
+
+
+def _choice(raw: Any) -> Choice:
+    value = raw.get("value")
+    return Choice(
+        id=int(raw["id"]),
+        text=str(raw.get("text", "")),
+        is_other=bool(raw.get("isOther", False)),
+        selected=bool(raw.get("selected", False)),
+        value=str(value) if value is not None else None,
+    )
+
+
+_NAME = re.compile(rb'"name"\s*:\s*"([^"]*)"')
+_MESSAGE = re.compile(rb'"message"\s*:\s*"([^"]*)"')
+_CODE = re.compile(rb'"(?:id|code)"\s*:\s*"?(\w+)"?')
+
+
+def _parse_error(http_status: int, body: bytes) -> ApiError:
+    """Read an error body in either documented shape, JSON or not."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        doc = None
+    if isinstance(doc, dict):
+        err = (doc.get("response") or {}).get("error") if isinstance(doc.get("response"), dict) else None
+        err = err if isinstance(err, dict) else doc.get("error")
+        if isinstance(err, dict):
+            return ApiError(http_status, str(err.get("name", "")), str(err.get("message", "")),
+                            str(err.get("id", err.get("code", ""))))
+    name, message, code = _NAME.search(body), _MESSAGE.search(body), _CODE.search(body)
+    return ApiError(
+        http_status,
+        name.group(1).decode("utf-8", "replace") if name else "",
+        message.group(1).decode("utf-8", "replace") if message else excerpt(body),
+        code.group(1).decode() if code else "",
+    )

@@ -1,0 +1,13 @@
+"""What persona scripts import: `from loadtest.persona import Persona, rule, ...`."""
+
+from loadtest.core.answers import chosen_ids, echo_mismatches, keys_of, kind_of
+from loadtest.core.page import PageReply, Question
+from loadtest.core.persona import (
+    Abandon, Back, Fixed, LogNormal, Move, Persona, Respondent, Submit, Take, ThinkTime, Uniform, rule,
+)
+
+__all__ = [
+    "Persona", "rule", "Take", "Submit", "Back", "Abandon", "Move", "Respondent",
+    "ThinkTime", "Fixed", "Uniform", "LogNormal", "PageReply", "Question",
+    "kind_of", "chosen_ids", "echo_mismatches", "keys_of",
+]

@@ -1,0 +1,16 @@
+"""Speeder: answers validly with no think time at all; the platform's speeder rule terminates it."""
+
+from loadtest.persona import Fixed, PageReply, Persona, rule
+
+
+class Speeder(Persona):
+    name = "speeder"
+    expects = frozenset({"terminated"})
+    think = Fixed(0.0)
+
+    @rule(status="terminated")
+    def caught(self, page: PageReply) -> None:
+        reason = page.details.get("terminateReason")
+        if isinstance(reason, dict) and reason.get("kind") != "quality":
+            self.fail_check("speeder_reason", f"terminated, but as {reason}")
+        return None
