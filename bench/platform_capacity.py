@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.metadata
 import json
 import os
 import platform
@@ -41,6 +42,7 @@ API_KEY = "loadtest-local-key"
 SERVER_CORE, LOAD_CORE = "0", "1"
 GOAL = 0.40
 WARMUP_S = 2
+SATURATED = 0.90  # server CPU share below which a static run was not server-bound
 START, END = "<!-- platform-capacity:start -->", "<!-- platform-capacity:end -->"
 
 
@@ -52,10 +54,11 @@ def start_server(db: Path) -> tuple[subprocess.Popen[str], str]:
          "--survey", str(SURVEY_FILE), "--port", "0", "--db", str(db)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )
+    assert proc.stdout is not None
     url = proc.stdout.readline().strip()  # the base URL, printed once the server accepts
     if not url.startswith("http://127.0.0.1:"):
         stop_server(proc)
-        sys.exit(f"server did not start (first stdout line: {url!r})")
+        raise SystemExit(f"server did not start (first stdout line: {url!r})")
     return proc, url
 
 
@@ -138,16 +141,15 @@ def check(mode: str, r: dict, stats: dict, connections: int) -> list[str]:
 def machine() -> str:
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), "unknown CPU")
-    granian = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", "import granian; print(granian.__version__)"],
-                             capture_output=True, text=True).stdout.strip()
     wrk_v = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[1]
     return (f"nproc {os.cpu_count()}, {cpu}, Python {platform.python_version()}, "
-            f"granian {granian}, wrk {wrk_v}")
+            f"granian {importlib.metadata.version('granian')}, wrk {wrk_v}")
 
 
 def row(name: str, r: dict, ratio: str = "") -> str:
     return (f"| {name} | {r['rps']:,.0f} | {ratio} | {r['p50_us'] / 1000:.2f} | {r['p99_us'] / 1000:.2f} "
-            f"| {100 * r['server_cpu']:.0f}% | {'ok' if not r['problems'] else 'FAILED'} |")
+            f"| {100 * r['server_cpu']:.0f}% | {r['rps'] / r['server_cpu']:,.0f} "
+            f"| {'ok' if not r['problems'] else 'FAILED'} |")
 
 
 def served(rounds: list[tuple[dict, dict]], mode: int) -> str:
@@ -178,13 +180,13 @@ def report(rounds: list[tuple[dict, dict]], args: argparse.Namespace) -> tuple[s
         "```",
         "",
         f"Server (`loadtest mock`, granian RSGI, one process) pinned to core {SERVER_CORE}; wrk 1 thread, "
-        f"{args.connections} keep-alive connections, pinned to core {LOAD_CORE}; loopback; {args.seconds} s per run "
-        f"after a {WARMUP_S} s warm-up of each. Stateful = respondents looping take -> 3 x submit-page -> "
-        f"survey_complete on bench/surveys/bench.toml (SQLite file in a new temp dir under {db_parent}). "
-        "Latency is wrk's, closed loop.",
+        f"{args.connections} keep-alive connections, pinned to core {LOAD_CORE}; loopback; "
+        f"{args.seconds} s per run after a {WARMUP_S} s warm-up of each. Stateful = respondents looping "
+        "take -> 3 x submit-page -> survey_complete on bench/surveys/bench.toml "
+        f"(SQLite file in a new temp dir under {db_parent}). Latency is wrk's, closed loop.",
         "",
-        "| run | req/s | ratio | p50 ms | p99 ms | server CPU | check |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| run | req/s | ratio | p50 ms | p99 ms | server CPU | req per CPU-s | check |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for i, (s, f) in enumerate(rounds, 1):
         lines += [row(f"{i} static page", s), row(f"{i} stateful", f, f"{100 * f['rps'] / s['rps']:.0f}%")]
@@ -195,11 +197,19 @@ def report(rounds: list[tuple[dict, dict]], args: argparse.Namespace) -> tuple[s
         "Absolute figures are context only (shared machine); the ratio is measured within each run.",
         "",
         "Server CPU is the server process's CPU time over the run's wall time (100% = its core fully busy, "
-        "so the server, not wrk, was the bottleneck). Server-side counts (/__admin/stats, all rounds):",
+        "so the server, not wrk, was the bottleneck); req per CPU-s is req/s divided by it (the stateful "
+        "runs' missing CPU is mostly the event loop blocked on SQLite file I/O). "
+        "Server-side counts (/__admin/stats, all rounds):",
         "",
         f"- static: {served(rounds, 0)}.",
         f"- stateful: {served(rounds, 1)}.",
     ]
+    idle = [i for i, (s, _) in enumerate(rounds, 1) if s["server_cpu"] < SATURATED]
+    if idle:
+        # The static page is the baseline: if its server core was not busy, something else (wrk's
+        # core shared with another job, say) limited it, and the ratio is flattering.
+        lines += ["", f"Warning: static runs {idle} left the server core under {100 * SATURATED:.0f}% busy; "
+                  "the machine was probably busy with something else. Re-run."]
     if not ok:
         lines += ["", "Correctness check FAILED:"] + [
             f"- round {i} {m}: {p}" for i, pair in enumerate(rounds, 1)
@@ -232,19 +242,22 @@ def main() -> int:
         sys.exit("needs 2 cores and wrk on PATH")
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-capacity-", dir=args.db_dir))
-    proc, url = start_server(tmp / "bench.db")
-    print(f"server pid {proc.pid} at {url}, pinned to core {SERVER_CORE}", flush=True)
+    proc = None
     try:
+        proc, url = start_server(tmp / "bench.db")
+        print(f"server pid {proc.pid} at {url}, pinned to core {SERVER_CORE}", flush=True)
         for mode in ("static", "stateful"):  # warm caches, page renders, the SQLite file
             wrk(url, mode, WARMUP_S, args.connections)
         rounds = []
         for i in range(1, args.rounds + 1):
-            pair = tuple(measure(url, proc.pid, m, args.seconds, args.connections) for m in ("static", "stateful"))
+            pair = (measure(url, proc.pid, "static", args.seconds, args.connections),
+                    measure(url, proc.pid, "stateful", args.seconds, args.connections))
             rounds.append(pair)
             print(f"round {i}: static {pair[0]['rps']:,.0f} req/s, stateful {pair[1]['rps']:,.0f} req/s "
                   f"({100 * pair[1]['rps'] / pair[0]['rps']:.0f}%)", flush=True)
     finally:
-        stop_server(proc)
+        if proc is not None:
+            stop_server(proc)
         shutil.rmtree(tmp, ignore_errors=True)
 
     body, ok = report(rounds, args)

@@ -7,13 +7,11 @@ import os
 import sys
 from pathlib import Path
 
+from loadtest.usage import BadInput
+
 __all__ = ["main", "EXIT_OK", "EXIT_CRASH", "EXIT_BAD_INPUT", "EXIT_CHECK_FAILED"]
 
 EXIT_OK, EXIT_CRASH, EXIT_BAD_INPUT, EXIT_CHECK_FAILED = 0, 1, 2, 3
-
-
-class BadInput(Exception):
-    """A problem with what the user gave us; printed as one line, exit 2."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,7 +27,25 @@ def _parser() -> argparse.ArgumentParser:
     mock.add_argument("--api-key-env", default="LOADTEST_API_KEY", metavar="NAME",
                       help="environment variable holding the api-key clients must send "
                            "(unset: the local default 'loadtest-local-key')")
+    run = sub.add_parser("run", help="run a scenario with the anyio engine (headless) and write reports/<run-id>/")
+    run.add_argument("scenario", type=Path, metavar="SCENARIO")
+    run.add_argument("--target", default=None, metavar="URL",
+                     help="base URL of the survey API (default: the scenario's; 'embedded' starts the reference platform)")
+    run.add_argument("--respondents", type=int, default=None, metavar="N", help="closed model: respondents in all")
+    run.add_argument("--duration", type=float, default=None, metavar="S", dest="duration_s",
+                     help="closed: stop starting respondents after S seconds; open: the arrival window")
+    run.add_argument("--seed", type=int, default=None, metavar="N", help="scenario seed (same seed, same respondents)")
+    run.add_argument("--record", type=Path, default=None, metavar="FILE",
+                     help="write every request and reply (secrets redacted) as JSON lines, for replay")
+    run.add_argument("--reports", type=Path, default=Path("reports"), metavar="DIR", help="where run folders go")
     return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from loadtest.runs import RunOptions, run
+
+    return run(RunOptions(scenario=args.scenario, target=args.target, respondents=args.respondents,
+                          duration_s=args.duration_s, seed=args.seed, record=args.record, reports=args.reports))
 
 
 def _mock(args: argparse.Namespace) -> int:
@@ -80,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "mock":
             return _mock(args)
+        if args.command == "run":
+            return _run(args)
     except BadInput as exc:
         print(exc, file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import re
-import signal
-import subprocess
-import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import orjson
+
+from loadtest.embedded import EmbeddedPlatform, embedded_platform
 
 ROOT = Path(__file__).resolve().parents[1]
 SURVEYS = ROOT / "scenarios" / "surveys"
@@ -114,47 +110,10 @@ class Walker:
         return self._keep(self.client.get(self._url("previous-page"), headers=self._headers()))
 
 
-@dataclass
-class MockServer:
-    url: str
-    proc: subprocess.Popen[str]
-    db: Path
-    stderr_path: Path
-
-    @property
-    def port(self) -> int:
-        return int(self.url.rsplit(":", 1)[1])
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text()
+MockServer = EmbeddedPlatform
 
 
-@contextlib.contextmanager
 def running_mock(*surveys: Path, db: Path, port: int = 0, env: dict[str, str] | None = None,
-                 extra: tuple[str, ...] = ()) -> Iterator[MockServer]:
-    """Start `loadtest mock` as a subprocess; ready when it prints its URL. Stopped by PID."""
-    cmd = [sys.executable, "-m", "loadtest.cli", "mock", "--port", str(port), "--db", str(db), *extra]
-    for s in surveys:
-        cmd += ["--survey", str(s)]
-    fd, err_name = tempfile.mkstemp(prefix="mock-stderr-", suffix=".log")
-    err = os.fdopen(fd, "w")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, cwd=ROOT,
-                            env={**os.environ, **(env or {})})
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().strip()  # blocks until the server says it is ready (or exits)
-        if not re.fullmatch(r"http://127\.0\.0\.1:\d+", line):
-            proc.kill()
-            proc.wait()
-            raise RuntimeError(f"mock did not start: {line!r}\n{Path(err_name).read_text()}")
-        yield MockServer(url=line, proc=proc, db=db, stderr_path=Path(err_name))
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        err.close()
-        Path(err_name).unlink(missing_ok=True)
+                 extra: tuple[str, ...] = ()) -> contextlib.AbstractContextManager[EmbeddedPlatform]:
+    """`loadtest mock` in a subprocess, ready when it prints its URL, stopped by PID."""
+    return embedded_platform(surveys, db=db, port=port, env=env, extra=extra, cwd=ROOT)

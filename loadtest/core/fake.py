@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-__all__ = ["FakeText", "LOCALES"]
+__all__ = ["FakeText", "LOCALES", "warm_up"]
 
 # Survey language -> Faker locale (the polyglot persona's text follows its chosen language).
 LOCALES = {
@@ -45,3 +45,10 @@ class FakeText:
         while len(text) < min_length:
             text += " " + fake.sentence()
         return text[:max_length]
+
+
+def warm_up(languages: set[str]) -> None:
+    """Import Faker and build each locale's instance before a run starts, so that cost (hundreds
+    of milliseconds) never stalls the event loop while requests are being timed."""
+    for lang in sorted(languages | {"en"}):
+        _faker(LOCALES.get(lang, "en_US"))

@@ -234,3 +234,7 @@ class Persona:
         self.fail_check("unexpected_validation_errors", detail or "no validationErrors given")
         return Abandon("validation errors on valid answers")
 
+
+
+# The base class's own rules (gates, answering a page) are inherited by every persona.
+Persona._rules = tuple(n for n, v in vars(Persona).items() if callable(v) and hasattr(v, "_rule"))

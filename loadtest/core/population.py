@@ -1,0 +1,76 @@
+"""Who respondent number i is: its persona, its seed, its randomness. Pure and deterministic.
+
+A respondent is reproducible from (scenario seed, respondent index) alone. The persona mix is a
+smooth weighted round-robin over integer weights, so any run of N respondents has the scenario's
+proportions exactly (no luck of the draw decides whether a rare persona shows up at all).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from loadtest.core.answers import Answerer
+from loadtest.core.fake import FakeText
+from loadtest.core.persona import Persona, Respondent
+
+__all__ = ["PersonaEntry", "Population", "respondent_seed"]
+
+
+@dataclass(frozen=True)
+class PersonaEntry:
+    name: str  # the scenario's name for it (reports use this)
+    cls: type[Persona]
+    weight: int
+    survey_id: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def respondent_seed(scenario_seed: int, index: int) -> int:
+    return random.Random(f"{scenario_seed}:{index}").getrandbits(63)
+
+
+def _round_robin(weights: list[int]) -> list[int]:
+    """Smooth weighted round-robin: one cycle of len sum(weights), evenly interleaved."""
+    current = [0] * len(weights)
+    total = sum(weights)
+    order = []
+    for _ in range(total):
+        for i, w in enumerate(weights):
+            current[i] += w
+        best = max(range(len(weights)), key=lambda i: current[i])
+        current[best] -= total
+        order.append(best)
+    return order
+
+
+class Population:
+    def __init__(self, entries: list[PersonaEntry], seed: int) -> None:
+        active = [e for e in entries if e.weight > 0]
+        if not active:
+            raise ValueError("no persona has a positive weight")
+        self.entries = active
+        self.seed = seed
+        self._cycle = _round_robin([e.weight for e in active])
+
+    def entry(self, index: int) -> PersonaEntry:
+        return self.entries[self._cycle[index % len(self._cycle)]]
+
+    def respondent(self, index: int) -> tuple[PersonaEntry, Persona]:
+        entry = self.entry(index)
+        seed = respondent_seed(self.seed, index)
+        rng = random.Random(seed)
+        language = entry.params.get("language")
+        text = FakeText(rng, language)
+        respondent = Respondent(
+            index=index,
+            seed=seed,
+            rng=rng,
+            answers=Answerer(rng, text),
+            transaction_id=f"lt{self.seed}-{index:06d}",
+            language=language,
+            params=entry.params,
+            set_language=text.set_language,
+        )
+        return entry, entry.cls(respondent)

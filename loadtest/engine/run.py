@@ -1,0 +1,172 @@
+"""The anyio engine: drives respondents through their flows under a load model.
+
+Load models:
+- closed: `concurrency` workers, each walking one respondent after another, until `respondents`
+  have started or `duration_s` has passed.
+- open: respondents arrive at `arrival_rate` per second for `duration_s`, whatever the target's
+  speed; an arrival that finds `max_in_flight` respondents already walking is dropped and counted.
+  Latency is also measured from each request's intended start (coordinated omission).
+
+Every loop is bounded: by count, by duration, by a hard deadline after it, and per respondent by
+`max_requests_per_respondent`. A respondent cut off by the hard deadline or a stop ends with
+outcome `incomplete`; none is ever silently missing from the counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import anyio
+
+from loadtest.core.errors import ScriptError, TransportError
+from loadtest.core.flow import FlowTarget, Reply, Request, RespondentFlow, RespondentResult
+from loadtest.core.population import Population
+from loadtest.engine.transport import Transport
+from loadtest.metrics import Metrics
+from loadtest.scenario import LoadModel
+
+__all__ = ["EngineRun", "RequestObserver", "ResultSink"]
+
+RequestObserver = Callable[[RespondentResult, Request, "Reply | None", "BaseException | None"], None]
+ResultSink = Callable[[RespondentResult, dict[str, float]], None]
+HARD_DEADLINE_GRACE_S = 120.0
+
+
+@dataclass
+class EngineRun:
+    population: Population
+    load: LoadModel
+    target_url: str
+    api_key: str | None
+    follow_redirects: tuple[str, ...] = ()
+    request_timeout_s: float = 10.0
+    max_requests_per_respondent: int = 200
+    on_result: ResultSink | None = None
+    on_request: RequestObserver | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+    stop: anyio.Event | None = None  # set it to stop starting respondents; in-flight ones finish
+    started: int = 0
+    finished: int = 0
+    elapsed_s: float = 0.0
+
+    async def run(self) -> Metrics:
+        self.stop = self.stop or anyio.Event()
+        host = urlsplit(self.target_url).hostname or ""
+        follow = frozenset(host if h == "target" else h for h in self.follow_redirects)
+        self._target = (host, follow)
+        self._transport = Transport(self.target_url, timeout_s=self.request_timeout_s)
+        loop = asyncio.get_running_loop()
+        self._t0 = loop.time()
+        budget = self.load.duration_s + HARD_DEADLINE_GRACE_S
+        try:
+            with anyio.move_on_after(budget):
+                if self.load.kind == "closed":
+                    await self._closed()
+                else:
+                    await self._open()
+        finally:
+            await self._transport.aclose()
+            self.elapsed_s = loop.time() - self._t0
+        return self.metrics
+
+    # --- load models -------------------------------------------------------------------------
+    async def _closed(self) -> None:
+        indices = itertools.count()
+        deadline = self._t0 + self.load.duration_s
+        limit = self.load.respondents
+        loop = asyncio.get_running_loop()
+        assert self.stop is not None
+
+        async def worker() -> None:
+            while not self.stop.is_set():  # type: ignore[union-attr]
+                now = loop.time()
+                if now >= deadline:
+                    return
+                i = next(indices)
+                if limit is not None and i >= limit:
+                    return
+                await self._respondent(i, now)
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(self.load.concurrency):
+                tg.start_soon(worker)
+
+    async def _open(self) -> None:
+        loop = asyncio.get_running_loop()
+        rate = self.load.arrival_rate
+        total = int(rate * self.load.duration_s)
+        assert self.stop is not None
+        async with anyio.create_task_group() as tg:
+            for k in range(total):
+                intended = self._t0 + k / rate
+                delay = intended - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                if self.stop.is_set():
+                    break
+                if self.started - self.finished >= self.load.max_in_flight:
+                    self.metrics.dropped_arrivals += 1
+                    continue
+                tg.start_soon(self._respondent, k, intended)
+
+    # --- one respondent ----------------------------------------------------------------------------
+    async def _respondent(self, index: int, intended_start: float) -> None:
+        loop = asyncio.get_running_loop()
+        entry, persona = self.population.respondent(index)
+        host, follow = self._target
+        flow = RespondentFlow(persona, FlowTarget(entry.survey_id, self.api_key, host, follow), entry.name)
+        self.started += 1
+        began = loop.time()
+        think_total = 0.0
+        intended = intended_start
+        request: Request | None = flow.start()
+        try:
+            while request is not None:
+                if flow.result.requests > self.max_requests_per_respondent:
+                    flow.fail(ScriptError(f"more than {self.max_requests_per_respondent} requests; "
+                                          "is the persona going round in circles?"))
+                    break
+                if request.think_s > 0:
+                    think_total += request.think_s
+                    await asyncio.sleep(request.think_s)
+                try:
+                    reply = await self._transport.send(request)
+                except TransportError as exc:
+                    now = loop.time()
+                    self.metrics.request(request.step, 0.0, now - intended, 0, now - self._t0)
+                    self._observe(flow.result, request, None, exc)
+                    flow.fail(exc)
+                    break
+                now = loop.time()
+                self.metrics.request(request.step, reply.elapsed_s, now - intended, reply.status, now - self._t0)
+                self._observe(flow.result, request, reply, None)
+                _, request = flow.receive(reply)
+                intended = now + (request.think_s if request is not None else 0.0)
+        finally:
+            result = flow.result
+            if result.outcome is None:  # cut off by a stop or the hard deadline
+                result.outcome = "incomplete"
+            self.finished += 1
+            self.metrics.respondent(result)
+            if self.on_result is not None:
+                ended = loop.time()
+                self.on_result(result, {
+                    "start_s": round(began - self._t0, 4),
+                    "late_s": round(max(0.0, began - intended_start), 4),
+                    "duration_s": round(ended - began, 4),
+                    "think_s": round(think_total, 4),
+                })
+
+    def _observe(self, result: RespondentResult, request: Request, reply: Reply | None,
+                 error: BaseException | None) -> None:
+        if self.on_request is not None:
+            self.on_request(result, request, reply, error)
+
+    def progress(self) -> dict[str, Any]:
+        m = self.metrics
+        return {"started": self.started, "finished": self.finished, "requests": m.total_requests,
+                "failed": m.failed_requests, "outcomes": dict(m.outcomes), "dropped": m.dropped_arrivals}

@@ -1,0 +1,123 @@
+"""Run metrics: HDR histograms per step, outcome counters per persona, a per-second timeline.
+
+Latency is recorded in microseconds into `hdrh` histograms (3 significant digits, mergeable across
+processes). Two per step: `service` (request written -> reply complete) and `corrected` (from when
+the request was meant to be sent: an open-model arrival, or the previous reply plus think time).
+The gap between them is coordinated omission: time a request spent waiting to even start.
+Pass/fail decisions use these, never Locust's rounded figures.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from loadtest.core.flow import RespondentResult
+
+__all__ = ["Metrics", "StepStats", "new_histogram"]
+
+LOWEST_US, HIGHEST_US, DIGITS = 1, 3_600_000_000, 3
+
+
+def new_histogram() -> HdrHistogram:
+    return HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
+
+
+def _ms(hist: HdrHistogram, percentile: float) -> float:
+    return round(hist.get_value_at_percentile(percentile) / 1000.0, 3) if hist.get_total_count() else 0.0
+
+
+def percentiles(hist: HdrHistogram) -> dict[str, float]:
+    return {
+        "p50_ms": _ms(hist, 50),
+        "p95_ms": _ms(hist, 95),
+        "p99_ms": _ms(hist, 99),
+        "max_ms": round(hist.get_max_value() / 1000.0, 3) if hist.get_total_count() else 0.0,
+    }
+
+
+@dataclass
+class StepStats:
+    service: HdrHistogram = field(default_factory=new_histogram)
+    corrected: HdrHistogram = field(default_factory=new_histogram)
+    count: int = 0
+    failures: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.steps: dict[str, StepStats] = defaultdict(StepStats)
+        # second since start -> step -> [count, failures]
+        self.timeline: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+        self.outcomes: Counter[str] = Counter()
+        self.statuses: Counter[str] = Counter()  # every reply status seen, terminal or not
+        self.personas: dict[str, dict[str, Any]] = {}
+        self.errors_by_blame: Counter[str] = Counter()
+        self.checks: Counter[str] = Counter()
+        self.respondents = 0
+        self.unexpected = 0
+        self.dropped_arrivals = 0
+
+    def request(self, step: str, service_s: float, corrected_s: float, http_status: int, at_s: float) -> None:
+        """One request; http_status 0 means no reply (transport failure or timeout)."""
+        s = self.steps[step]
+        s.count += 1
+        failed = http_status == 0 or http_status >= 500
+        if failed:
+            s.failures += 1
+        s.statuses[http_status] += 1
+        if http_status:
+            s.service.record_value(max(LOWEST_US, int(service_s * 1e6)))
+            s.corrected.record_value(max(LOWEST_US, int(max(corrected_s, service_s) * 1e6)))
+        bucket = self.timeline[int(at_s)][step]
+        bucket[0] += 1
+        bucket[1] += failed
+
+    def respondent(self, result: RespondentResult) -> None:
+        self.respondents += 1
+        outcome = result.outcome or "incomplete"
+        self.outcomes[outcome] += 1
+        self.statuses.update(result.statuses)
+        p = self.personas.setdefault(result.persona, {"respondents": 0, "outcomes": Counter(), "unexpected": 0})
+        p["respondents"] += 1
+        p["outcomes"][outcome] += 1
+        bad = not result.expected or bool(result.checks)
+        if bad:
+            p["unexpected"] += 1
+            self.unexpected += 1
+        for check in result.checks:
+            self.checks[check.name] += 1
+        if result.error:
+            self.errors_by_blame[result.error["blame"]] += 1
+
+    # --- summaries ------------------------------------------------------------------------------
+    def requests_summary(self) -> dict[str, Any]:
+        out = {}
+        for step, s in sorted(self.steps.items()):
+            out[step] = {
+                "count": s.count,
+                "failures": s.failures,
+                **percentiles(s.service),
+                "corrected": percentiles(s.corrected),
+                "http_statuses": {str(k): v for k, v in sorted(s.statuses.items())},
+            }
+        return out
+
+    def personas_summary(self) -> dict[str, Any]:
+        return {
+            name: {"respondents": p["respondents"], "outcomes": dict(sorted(p["outcomes"].items())),
+                   "unexpected": p["unexpected"]}
+            for name, p in sorted(self.personas.items())
+        }
+
+    @property
+    def total_requests(self) -> int:
+        return sum(s.count for s in self.steps.values())
+
+    @property
+    def failed_requests(self) -> int:
+        return sum(s.failures for s in self.steps.values())

@@ -1,0 +1,181 @@
+"""`loadtest run`: from a scenario file to reports/<run-id>/ and an exit code.
+
+Starts the reference platform when the target is "embedded" (in its own process, on a free
+loopback port, serving the scenario's surveys), runs the engine with a progress display, writes
+summary.json and respondents.jsonl, evaluates thresholds and checks: 0 when all hold, 3 if not.
+The first SIGINT stops starting respondents and lets those in flight finish; the report is still
+written. A second SIGINT cancels the ones in flight (they are counted as `incomplete`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import anyio
+
+from loadtest.core.fake import warm_up
+from loadtest.core.population import Population
+from loadtest.embedded import PlatformStartError, embedded_platform
+from loadtest.engine.progress import show_progress
+from loadtest.engine.run import EngineRun
+from loadtest.metrics import Metrics
+from loadtest.platform.app import DEFAULT_API_KEY
+from loadtest.recording import Recorder
+from loadtest.report.run_files import RespondentLog, new_run_dir, write_summary
+from loadtest.scenario import Scenario, ScenarioError, load_scenario
+from loadtest.thresholds import evaluate
+from loadtest.usage import BadInput
+
+__all__ = ["RunOptions", "run", "summarize"]
+
+
+@dataclasses.dataclass
+class RunOptions:
+    scenario: Path
+    target: str | None = None
+    respondents: int | None = None
+    duration_s: float | None = None
+    seed: int | None = None
+    record: Path | None = None
+    reports: Path = Path("reports")
+
+
+def prepare(opts: RunOptions) -> Scenario:
+    try:
+        sc = load_scenario(opts.scenario)
+    except ScenarioError as exc:
+        raise BadInput(str(exc)) from None
+    load = sc.load
+    if opts.respondents is not None:
+        if opts.respondents < 1:
+            raise BadInput(f"--respondents: expected a whole number >= 1 (got {opts.respondents})")
+        load = dataclasses.replace(load, respondents=opts.respondents)
+    if opts.duration_s is not None:
+        if opts.duration_s <= 0:
+            raise BadInput(f"--duration: expected seconds > 0 (got {opts.duration_s})")
+        load = dataclasses.replace(load, duration_s=opts.duration_s)
+    if opts.target is not None and opts.target != "embedded" and not opts.target.startswith(("http://", "https://")):
+        raise BadInput(f"--target: expected an http(s) URL (got {opts.target!r})")
+    return dataclasses.replace(sc, load=load, seed=opts.seed if opts.seed is not None else sc.seed,
+                               target=opts.target or sc.target)
+
+
+@contextlib.contextmanager
+def _target(sc: Scenario) -> Iterator[str]:
+    if sc.target != "embedded":
+        yield sc.target
+        return
+    extra = ["--api-key-env", sc.api_key_env]
+    try:
+        with embedded_platform(sc.survey_files, extra=extra) as platform:
+            yield platform.url
+    except PlatformStartError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def run(opts: RunOptions, out: Any = sys.stdout) -> int:
+    sc = prepare(opts)
+    env_key = os.environ.get(sc.api_key_env)
+    if sc.target != "embedded" and not env_key:
+        raise BadInput(f"{sc.path}: scenario.api_key_env: expected the environment variable {sc.api_key_env} "
+                       "to hold the API key for a non-embedded target (it is not set)")
+    api_key = env_key or DEFAULT_API_KEY
+    warm_up({lang for survey in sc.surveys for lang in survey.languages})
+    run_dir = new_run_dir(opts.reports, sc.name, sc.seed)
+    log = RespondentLog(run_dir / "respondents.jsonl")
+    recorder = Recorder(opts.record, [api_key]) if opts.record else None
+    try:
+        with _target(sc) as url:
+            engine = EngineRun(
+                population=Population(list(sc.personas), sc.seed), load=sc.load, target_url=url, api_key=api_key,
+                follow_redirects=sc.follow_redirects, request_timeout_s=sc.request_timeout_s,
+                max_requests_per_respondent=sc.max_requests_per_respondent, on_result=log.write,
+                on_request=recorder,
+            )
+            metrics = anyio.run(_drive, engine, sc)
+    finally:
+        log.close()
+        if recorder is not None:
+            recorder.close()
+    summary = summarize(sc, engine, metrics, url_shown="embedded" if sc.target == "embedded" else sc.target)
+    summary["run_dir"] = str(run_dir)
+    write_summary(run_dir / "summary.json", summary)
+    print_summary(summary, out)
+    return 0 if summary["passed"] else 3
+
+
+async def _drive(engine: EngineRun, sc: Scenario) -> Metrics:
+    engine.stop = anyio.Event()
+    loop = asyncio.get_running_loop()
+    interrupts = 0
+
+    def on_sigint() -> None:
+        nonlocal interrupts
+        interrupts += 1
+        engine.stop.set()  # type: ignore[union-attr]
+        if interrupts == 1:
+            print("\nstopping: no new respondents; waiting for those in flight (Ctrl-C again to cancel them)",
+                  file=sys.stderr, flush=True)
+        else:
+            scope.cancel()
+
+    total = sc.load.respondents if sc.load.kind == "closed" else int(sc.load.arrival_rate * sc.load.duration_s)
+    with anyio.CancelScope() as scope:
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(show_progress, engine.progress, total, sc.load.duration_s)
+                await engine.run()
+                tg.cancel_scope.cancel()
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+    return engine.metrics
+
+
+def summarize(sc: Scenario, engine: EngineRun, metrics: Metrics, url_shown: str) -> dict[str, Any]:
+    outcomes = dict(sorted(metrics.outcomes.items()))
+    outcomes.setdefault("abandoned", 0)
+    summary: dict[str, Any] = {
+        "scenario": sc.name,
+        "scenario_file": str(sc.path),
+        "target": url_shown,
+        "seed": sc.seed,
+        "load": dataclasses.asdict(sc.load),
+        "duration_s": round(engine.elapsed_s, 3),
+        "respondents": metrics.respondents,
+        "requests": metrics.requests_summary(),
+        "outcomes": outcomes,
+        "statuses": dict(sorted(metrics.statuses.items())),
+        "personas": metrics.personas_summary(),
+        "unexpected": metrics.unexpected,
+        "checks_failed": dict(sorted(metrics.checks.items())),
+        "errors_by_blame": dict(sorted(metrics.errors_by_blame.items())),
+        "dropped_arrivals": metrics.dropped_arrivals,
+    }
+    summary["thresholds"] = evaluate(sc.thresholds, summary)
+    summary["passed"] = all(t["passed"] for t in summary["thresholds"])
+    return summary
+
+
+def print_summary(summary: dict[str, Any], out: Any) -> None:
+    p = print
+    p(f"\n{summary['scenario']}: {summary['respondents']} respondents in {summary['duration_s']:.1f}s "
+      f"against {summary['target']} (seed {summary['seed']})", file=out)
+    p(f"{'step':<15}{'count':>8}{'fail':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}", file=out)
+    for step, s in summary["requests"].items():
+        p(f"{step:<15}{s['count']:>8}{s['failures']:>6}{s['p50_ms']:>9.2f}{s['p95_ms']:>9.2f}"
+          f"{s['p99_ms']:>9.2f}{s['max_ms']:>9.2f}", file=out)
+    p("outcomes: " + ", ".join(f"{k} {v}" for k, v in summary["outcomes"].items() if v), file=out)
+    for t in summary["thresholds"]:
+        mark = "ok  " if t["passed"] else "FAIL"
+        p(f"  {mark} {t['name']}: {t['value']} (limit {t['limit']})", file=out)
+    if summary["checks_failed"]:
+        p("failed checks: " + ", ".join(f"{k} {v}" for k, v in summary["checks_failed"].items()), file=out)
+    p(f"{'PASSED' if summary['passed'] else 'FAILED'} -> {summary['run_dir']}", file=out)
