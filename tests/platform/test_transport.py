@@ -1,0 +1,142 @@
+"""The engine's HTTP client against small loopback servers that behave well and badly."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Awaitable, Callable
+
+import pytest
+
+from loadtest.core.errors import TransportError
+from loadtest.core.flow import Request
+from loadtest.engine.transport import Transport
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return head + (await reader.readexactly(length) if length else b"")
+
+
+def run_with_server(handler: Handler, client: Callable[[str], Awaitable[None]]) -> None:
+    async def main() -> None:
+        server = await asyncio.start_server(handler, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            await client(f"http://127.0.0.1:{port}")
+
+    asyncio.run(main())
+
+
+GET = Request(step="take", method="GET", url="/x", headers=(("accept", "application/json"),))
+
+
+def test_keep_alive_reuses_one_connection_and_chunked_bodies_are_decoded() -> None:
+    seen: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                seen.append(await read_request(reader))
+            except asyncio.IncompleteReadError:
+                return
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Survey-Token: abc\r\n\r\n"
+                         b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+            await writer.drain()
+
+    async def client(url: str) -> None:
+        t = Transport(url)
+        post = Request(step="submit-page", method="POST", url="/y", headers=(), body=b'{"u_1":"2"}')
+        for req in [GET] * 5 + [post]:
+            reply = await t.send(req)
+            assert (reply.status, reply.body, reply.headers["x-survey-token"]) == (200, b"hello world", "abc")
+        assert t.connections_opened == 1
+        await t.aclose()
+
+    run_with_server(handler, client)
+    assert seen[0].startswith(b"GET /x HTTP/1.1\r\nhost: 127.0.0.1:")
+    assert seen[-1].endswith(b'content-length: 11\r\n\r\n{"u_1":"2"}')
+
+
+def test_connection_close_is_honoured_and_the_next_request_reconnects() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    async def client(url: str) -> None:
+        t = Transport(url)
+        for _ in range(3):
+            assert (await t.send(GET)).body == b"ok"
+        assert t.connections_opened == 3
+
+    run_with_server(handler, client)
+
+
+@pytest.mark.parametrize("behaviour", ["hang", "cut", "garbage"])
+def test_failures_become_transport_errors(behaviour: str) -> None:
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        if behaviour == "hang":
+            await reader.read()  # never answers; returns when the client gives up and closes
+        elif behaviour == "cut":
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+            await writer.drain()
+        else:
+            writer.write(b"SMTP READY\r\n\r\n")
+            await writer.drain()
+        writer.close()
+
+    async def client(url: str) -> None:
+        t = Transport(url, timeout_s=0.3)
+        with pytest.raises(TransportError):
+            await t.send(GET)
+
+    run_with_server(handler, client)
+
+
+def test_a_refused_connection_is_a_transport_error() -> None:
+    async def main() -> None:
+        server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        server.close()
+        await server.wait_closed()
+        with pytest.raises(TransportError, match="connect to 127.0.0.1"):
+            await Transport(f"http://127.0.0.1:{port}").send(GET)
+
+    asyncio.run(main())
+
+
+def test_the_pool_caps_connections_and_queues_the_rest() -> None:
+    active = 0
+    peak = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal active, peak
+        while True:
+            try:
+                await read_request(reader)
+            except asyncio.IncompleteReadError:
+                return
+            active += 1
+            peak = max(peak, active)
+            await asyncio.sleep(0)  # let other connections' requests arrive meanwhile
+            active -= 1
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+
+    async def client(url: str) -> None:
+        t = Transport(url, max_connections=3)
+        replies = await asyncio.gather(*(t.send(GET) for _ in range(30)))
+        assert all(r.status == 200 for r in replies)
+        assert t.connections_opened == 3
+
+    run_with_server(handler, client)
+    assert peak <= 3
