@@ -1,0 +1,139 @@
+"""`loadtest run` end to end: a subprocess, the embedded platform, real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tests.helpers import ROOT, no_speeder
+
+SMOKE = ROOT / "scenarios" / "smoke.toml"
+STEADY = ROOT / "scenarios" / "steady.toml"
+
+
+def loadtest(*args: str, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "loadtest.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def run_dir(reports: Path) -> Path:
+    (only,) = list(reports.iterdir())
+    return only
+
+
+def summary(reports: Path) -> dict[str, Any]:
+    return orjson.loads((run_dir(reports) / "summary.json").read_bytes())
+
+
+def respondents(reports: Path) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in (run_dir(reports) / "respondents.jsonl").read_bytes().splitlines()]
+
+
+def scenario_variant(tmp: Path, src: Path, survey: Path | None = None, **replace: str) -> Path:
+    text = src.read_text().replace('personas_dir', '#').replace(
+        "[scenario]", f'[scenario]\npersonas_dir = "{ROOT}/personas"', 1)
+    text = text.replace('"surveys/customer_satisfaction.toml"', f'"{survey or ROOT / "scenarios/surveys/customer_satisfaction.toml"}"')
+    text = text.replace('"surveys/store_visit.toml"', f'"{ROOT}/scenarios/surveys/store_visit.toml"')
+    for old, new in replace.items():
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    out = tmp / f"{src.stem}-variant.toml"
+    out.write_text(text)
+    return out
+
+
+def test_smoke_reaches_every_outcome_its_personas_expect_and_passes(tmp_path: Path) -> None:
+    out = loadtest("run", str(SMOKE), "--reports", str(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    s = summary(tmp_path)
+    assert s["passed"] and s["unexpected"] == 0 and s["respondents"] == 200
+    statuses = set(s["statuses"])
+    assert {"survey_complete", "terminated", "quota_full"} <= statuses
+    assert len(statuses - {"survey_complete", "terminated", "quota_full"}) >= 6, statuses
+    for key in ("scenario", "seed", "duration_s", "requests", "outcomes", "personas", "thresholds", "passed"):
+        assert key in s
+    for step in ("take", "submit-page", "previous-page"):
+        assert {"count", "failures", "p50_ms", "p95_ms", "p99_ms", "max_ms"} <= set(s["requests"][step])
+    assert "abandoned" in s["outcomes"] and s["outcomes"]["abandoned"] > 0
+    assert s["personas"]["quota_chaser"]["outcomes"].keys() == {"survey_complete", "quota_full"}
+    assert s["personas"]["chainer"]["outcomes"] == {"redirect": s["personas"]["chainer"]["respondents"]}
+    lines = respondents(tmp_path)
+    assert len(lines) == 200 and {line["index"] for line in lines} == set(range(200))
+    assert all({"persona", "seed", "outcome", "pages", "timings", "checks"} <= set(line) for line in lines)
+    assert "PASSED" in out.stdout
+
+
+def test_the_same_seed_gives_the_same_respondents(tmp_path: Path) -> None:
+    survey = no_speeder(tmp_path)
+    scenario = scenario_variant(tmp_path, SMOKE, survey=survey, **{
+        "concurrency = 50": "concurrency = 1", 'name = "smoke"': 'name = "determinism"\nthink_scale = 0.0'})
+    runs = []
+    for n in range(2):
+        reports = tmp_path / f"r{n}"
+        out = loadtest("run", str(scenario), "--respondents", "40", "--seed", "1234", "--reports", str(reports))
+        assert out.returncode in (0, 3), out.stderr
+        # The embedded platform's port is the target's address, not respondent behaviour.
+        runs.append([orjson.loads(re.sub(rb"127\.0\.0\.1:\d+", b"127.0.0.1:PORT", orjson.dumps(
+            {k: v for k, v in line.items() if k != "timings"}))) for line in respondents(reports)])
+    first, second = (sorted(r, key=lambda line: line["index"]) for r in runs)
+    assert first == second
+    assert len({line["outcome"] for line in first}) >= 5  # a real mix, not 40 identical failures
+    assert all(line["seed"] != first[0]["seed"] for line in first[1:])
+    texts = [line for line in first if line["persona"] == "completer"]
+    assert texts and all(line["error"] is None for line in texts)
+
+
+def test_a_breached_threshold_exits_3_and_names_it(tmp_path: Path) -> None:
+    scenario = scenario_variant(tmp_path, SMOKE, **{"take = 250": "take = 0.001", "concurrency = 50": "concurrency = 10"})
+    out = loadtest("run", str(scenario), "--respondents", "20", "--reports", str(tmp_path / "r"))
+    assert out.returncode == 3, out.stdout + out.stderr
+    s = summary(tmp_path / "r")
+    failed = [t["name"] for t in s["thresholds"] if not t["passed"]]
+    assert "take.p95_ms" in failed and not s["passed"]
+    assert "FAIL take.p95_ms" in out.stdout
+
+
+def test_a_bad_scenario_exits_2_with_one_line(tmp_path: Path) -> None:
+    scenario = scenario_variant(tmp_path, SMOKE, **{'model = "closed"': 'model = "sometimes"'})
+    out = loadtest("run", str(scenario), "--reports", str(tmp_path / "r"))
+    assert out.returncode == 2
+    assert out.stderr.strip() == f"{scenario}: load.model: expected one of closed, open (got 'sometimes')"
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_real_target_needs_its_key_in_the_named_environment_variable(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "LOADTEST_API_KEY"}
+    out = subprocess.run([sys.executable, "-m", "loadtest.cli", "run", str(SMOKE), "--target", "http://127.0.0.1:9",
+                          "--reports", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    assert out.returncode == 2 and "LOADTEST_API_KEY" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_record_keeps_every_exchange_and_no_secret_reaches_any_output(tmp_path: Path) -> None:
+    secret = "sk-live-7f3a9c1e5b2d4f6a8c0e"
+    recording = tmp_path / "rec.jsonl"
+    out = loadtest("run", str(SMOKE), "--respondents", "30", "--record", str(recording),
+                   "--reports", str(tmp_path / "r"), env={"LOADTEST_API_KEY": secret})
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = [orjson.loads(x) for x in recording.read_bytes().splitlines()]
+    assert len(lines) == sum(s["count"] for s in summary(tmp_path / "r")["requests"].values())
+    assert {x["step"] for x in lines} >= {"take", "submit-page"}
+    assert all(x["headers"].get("api-key") == "<redacted>" for x in lines if x["step"] != "redirect")
+    assert all(x["reply"]["token"] for x in lines if x["step"] != "redirect")
+    for path in [recording, *run_dir(tmp_path / "r").iterdir()]:
+        assert secret not in path.read_text(), path
+    assert secret not in out.stdout + out.stderr
+
+
+def test_open_model_measures_from_intended_start(tmp_path: Path) -> None:
+    out = loadtest("run", str(STEADY), "--duration", "3", "--reports", str(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    s = summary(tmp_path)
+    assert s["respondents"] == 60 and s["dropped_arrivals"] == 0
+    take = s["requests"]["take"]
+    assert take["corrected"]["p50_ms"] >= take["p50_ms"] > 0
