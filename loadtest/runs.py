@@ -16,17 +16,21 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import anyio
 
 from loadtest.core.fake import warm_up
+from loadtest.core.flow import RespondentResult
 from loadtest.core.population import Population
 from loadtest.embedded import PlatformStartError, embedded_platform
+from loadtest.engine.limiter import Limiters
+from loadtest.engine.panel_session import PanelSession
 from loadtest.engine.progress import show_progress
 from loadtest.engine.run import EngineRun
 from loadtest.metrics import Metrics
 from loadtest.platform.app import DEFAULT_API_KEY
+from loadtest.platform.theoremreach import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
 from loadtest.recording import Recorder
 from loadtest.report.run_files import RespondentLog, new_run_dir, write_summary
 from loadtest.scenario import Scenario, ScenarioError, load_scenario
@@ -87,31 +91,61 @@ def run(opts: RunOptions, out: Any = sys.stdout) -> int:
         raise BadInput(f"{sc.path}: scenario.api_key_env: expected the environment variable {sc.api_key_env} "
                        "to hold the API key for a non-embedded target (it is not set)")
     api_key = env_key or DEFAULT_API_KEY
+    panel_key, panel_secret = _panel_credentials(sc)
     warm_up({lang for survey in sc.surveys for lang in survey.languages})
     run_dir = new_run_dir(opts.reports, sc.name, sc.seed)
     log = RespondentLog(run_dir / "respondents.jsonl")
-    recorder = Recorder(opts.record, [api_key]) if opts.record else None
+    secrets = [s for s in (api_key, panel_key, panel_secret) if s]
+    recorder = Recorder(opts.record, secrets) if opts.record else None
+    limiters = Limiters.from_rates(sc.limits)
     try:
         with _target(sc) as url:
             engine = EngineRun(
                 population=Population(list(sc.personas), sc.seed), load=sc.load, target_url=url, api_key=api_key,
                 follow_redirects=sc.follow_redirects, request_timeout_s=sc.request_timeout_s,
-                max_requests_per_respondent=sc.max_requests_per_respondent, on_result=log.write,
-                on_request=recorder,
+                max_requests_per_respondent=sc.max_requests_per_respondent, on_request=recorder,
+                limiter=limiters.get("survey"),
             )
-            metrics = anyio.run(_drive, engine, sc)
+            panel = None
+            if sc.panel is not None:
+                panel = PanelSession(sc.panel, sc.panel.target or url, panel_key, panel_secret,
+                                     limiters.get(sc.panel.limit) if sc.panel.limit else None)
+            engine.on_result = _fan_out(log, panel)
+            metrics, panel_report = anyio.run(_drive, engine, sc, panel, url, log)
     finally:
         log.close()
         if recorder is not None:
             recorder.close()
-    summary = summarize(sc, engine, metrics, url_shown="embedded" if sc.target == "embedded" else sc.target)
+    summary = summarize(sc, engine, metrics, url_shown="embedded" if sc.target == "embedded" else sc.target,
+                        limits=limiters.summary(), panel=panel_report)
     summary["run_dir"] = str(run_dir)
     write_summary(run_dir / "summary.json", summary)
     print_summary(summary, out)
     return 0 if summary["passed"] else 3
 
 
-async def _drive(engine: EngineRun, sc: Scenario) -> Metrics:
+def _panel_credentials(sc: Scenario) -> tuple[str, str]:
+    if sc.panel is None:
+        return "", ""
+    key, secret = os.environ.get(sc.panel.api_key_env), os.environ.get(sc.panel.secret_env)
+    remote = sc.panel.target is not None or sc.target != "embedded"
+    if remote and not (key and secret):
+        raise BadInput(f"{sc.path}: panel.api_key_env / panel.secret_env: expected {sc.panel.api_key_env} and "
+                       f"{sc.panel.secret_env} to be set for a panel that is not the embedded platform")
+    return key or DEFAULT_PANEL_API_KEY, secret or DEFAULT_PANEL_SECRET
+
+
+def _fan_out(log: RespondentLog, panel: PanelSession | None) -> Callable[[RespondentResult, dict[str, float]], None]:
+    def on_result(result: RespondentResult, timings: dict[str, float]) -> None:
+        log.write(result, timings)  # first: a respondent is on disk before anything else happens to it
+        if panel is not None:
+            panel.submit(result)
+
+    return on_result
+
+
+async def _drive(engine: EngineRun, sc: Scenario, panel: PanelSession | None, url: str,
+                 log: RespondentLog) -> tuple[Metrics, dict[str, Any] | None]:
     engine.stop = anyio.Event()
     loop = asyncio.get_running_loop()
     interrupts = 0
@@ -127,19 +161,39 @@ async def _drive(engine: EngineRun, sc: Scenario) -> Metrics:
             scope.cancel()
 
     total = sc.load.respondents if sc.load.kind == "closed" else int(sc.load.arrival_rate * sc.load.duration_s)
-    with anyio.CancelScope() as scope:
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
-        try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(show_progress, engine.progress, total, sc.load.duration_s)
-                await engine.run()
-                tg.cancel_scope.cancel()
-        finally:
-            loop.remove_signal_handler(signal.SIGINT)
-    return engine.metrics
+    report: dict[str, Any] | None = None
+    async with contextlib.AsyncExitStack() as stack:
+        if panel is not None:
+            await stack.enter_async_context(panel)
+            await panel.set_up(f"{sc.name} (seed {sc.seed})", url, sc.survey_id)
+        with anyio.CancelScope() as scope:
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+            try:
+                async with anyio.create_task_group() as tg:
+                    progress = anyio.CancelScope()
+
+                    async def show() -> None:
+                        with progress:
+                            await show_progress(engine.progress, total, sc.load.duration_s)
+
+                    tg.start_soon(show)
+                    if panel is not None:
+                        tg.start_soon(panel.send_all)
+                    await engine.run()
+                    if panel is not None:
+                        panel.finish_sending()  # the senders drain the queue, then end
+                    progress.cancel()
+            finally:
+                loop.remove_signal_handler(signal.SIGINT)
+        if panel is not None:
+            log.flush()
+            reconciliation = await panel.reconcile(log.path)
+            report = {"callbacks": panel.summary(), "reconciliation": reconciliation}
+    return engine.metrics, report
 
 
-def summarize(sc: Scenario, engine: EngineRun, metrics: Metrics, url_shown: str) -> dict[str, Any]:
+def summarize(sc: Scenario, engine: EngineRun, metrics: Metrics, url_shown: str,
+              limits: dict[str, Any] | None = None, panel: dict[str, Any] | None = None) -> dict[str, Any]:
     outcomes = dict(sorted(metrics.outcomes.items()))
     outcomes.setdefault("abandoned", 0)
     summary: dict[str, Any] = {
@@ -158,7 +212,11 @@ def summarize(sc: Scenario, engine: EngineRun, metrics: Metrics, url_shown: str)
         "checks_failed": dict(sorted(metrics.checks.items())),
         "errors_by_blame": dict(sorted(metrics.errors_by_blame.items())),
         "dropped_arrivals": metrics.dropped_arrivals,
+        "limits": limits or {},
     }
+    if panel is not None:
+        summary["callbacks"] = panel["callbacks"]
+        summary["reconciliation"] = panel["reconciliation"]
     summary["thresholds"] = evaluate(sc.thresholds, summary)
     summary["passed"] = all(t["passed"] for t in summary["thresholds"])
     return summary

@@ -18,7 +18,7 @@ from loadtest.platform.model import Survey
 from loadtest.platform.survey_file import SurveyFileError, load_survey
 from loadtest.tomlcheck import MISSING, TomlError, TomlReader
 
-__all__ = ["Scenario", "LoadModel", "Thresholds", "ScenarioError", "load_scenario"]
+__all__ = ["Scenario", "LoadModel", "Thresholds", "PanelSettings", "ScenarioError", "load_scenario"]
 
 
 class ScenarioError(TomlError):
@@ -46,6 +46,26 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class PanelSettings:
+    """Where and how completion callbacks go, and the panel set-up and reconciliation around a run."""
+
+    mode: str = "postback"  # or "redirect"
+    target: str | None = None  # the panel's base URL; None: the survey target (the embedded platform)
+    api_key_env: str = "LOADTEST_PANEL_API_KEY"
+    secret_env: str = "LOADTEST_PANEL_SECRET"
+    algorithm: str = "sha3_256"
+    encoding: str = "hex"
+    hashed: tuple[str, ...] = ("url", "body", "secret")
+    param: str = "enc"
+    placement: str = "query"
+    limit: str | None = "panel"  # the [limits] group every panel request passes
+    setup: bool = True  # create the DIY survey and its quotas, and start it, before the run
+    survey_id: str | None = None  # an existing DIY survey, when setup is false
+    quotas: tuple[dict[str, Any], ...] = ()
+    reconcile: bool = True
+
+
+@dataclass(frozen=True)
 class Scenario:
     path: Path
     name: str
@@ -61,6 +81,8 @@ class Scenario:
     personas: tuple[PersonaEntry, ...]
     thresholds: Thresholds
     max_requests_per_respondent: int = 200
+    limits: dict[str, float] = field(default_factory=dict)  # name -> requests per second
+    panel: PanelSettings | None = None
 
 
 _STEPS = ("take", "submit-page", "previous-page", "redirect")
@@ -125,6 +147,8 @@ def _scenario(path: Path, top: TomlReader) -> Scenario:
         personas=_personas(top, personas_dir, survey_id, ids, pinned, think_scale),
         thresholds=_thresholds(top.table("thresholds")),
         max_requests_per_respondent=head.int("max_requests_per_respondent", 200, minimum=1),
+        limits=(limits := _limits(top.table("limits"))),
+        panel=_panel(top, limits) if "panel" in top.data else None,
     )
 
 
@@ -226,4 +250,51 @@ def _thresholds(r: TomlReader) -> Thresholds:
         unexpected=r.int("unexpected", None, minimum=0),
         dropped_arrivals=r.int("dropped_arrivals", None, minimum=0),
         outcome_share=shares,
+    )
+
+
+def _limits(r: TomlReader) -> dict[str, float]:
+    """`name = { rate = R }` (requests per second). "survey" gates respondent-flow requests,
+    "panel" callbacks and DIY calls; both hold across all respondents of the process."""
+    out = {}
+    for name in r.data:
+        out[name] = _positive(r.table(name), "rate", MISSING)
+    return out
+
+
+def _panel(top: TomlReader, limits: dict[str, float]) -> PanelSettings:
+    p = top.table("panel")
+    hashed = p._get("hashed", ["url", "body", "secret"])
+    if not isinstance(hashed, list) or not hashed or any(h not in ("url", "body", "secret") for h in hashed):
+        raise p.fail("hashed", 'an array of "url", "body", "secret" in the order they are hashed')
+    limit = p.str("limit", "panel" if "panel" in limits else None)
+    if limit is not None and limit not in limits:
+        raise p.fail("limit", f"the name of a [limits] table ({', '.join(limits) or 'none defined'})")
+    target = p.str("target", None)
+    if target is not None and not target.startswith(("http://", "https://")):
+        raise p.fail("target", f"an http(s) URL (got {target!r})")
+    setup = p.bool("setup", True)
+    survey_id = p.str("survey_id", None)
+    if not setup and survey_id is None and p.bool("reconcile", True):
+        raise p.fail("survey_id", "the panel's survey id, to reconcile against, when setup = false")
+    quotas = []
+    for q in p.tables("quotas", required=False):
+        answers = q.ints("answer_ids")
+        quotas.append({"name": q.str("name", None), "target_completes": q.int("target_completes", minimum=0),
+                       "state": "active", "questions": [{"question_id": q.int("question_id"), "answer_ids": answers}]})
+    return PanelSettings(
+        mode=p.str("mode", "postback", choices=("postback", "redirect")),
+        target=target,
+        api_key_env=p.str("api_key_env", "LOADTEST_PANEL_API_KEY"),
+        secret_env=p.str("secret_env", "LOADTEST_PANEL_SECRET"),
+        algorithm=p.str("algorithm", "sha3_256", choices=("sha3_256", "sha256", "sha1")),
+        encoding=p.str("encoding", "hex", choices=("hex", "base64url")),
+        hashed=tuple(hashed),
+        param=p.str("param", "enc"),
+        placement=p.str("placement", "query", choices=("query", "header")),
+        limit=limit,
+        setup=setup,
+        survey_id=survey_id,
+        quotas=tuple(quotas),
+        reconcile=p.bool("reconcile", True),
     )

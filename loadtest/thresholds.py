@@ -33,6 +33,10 @@ def evaluate(th: Thresholds, summary: dict[str, Any]) -> list[dict[str, Any]]:
     if th.dropped_arrivals is not None:
         dropped = summary.get("dropped_arrivals", 0)
         add("dropped_arrivals", th.dropped_arrivals, dropped, dropped <= th.dropped_arrivals)
+    rec = summary.get("reconciliation")
+    if rec is not None:
+        problems = sum(rec.get("problems", {}).values())
+        add("panel_reconciliation", 0, problems, rec.get("passed", False))
     respondents = summary["respondents"] or 1
     for outcome, (low, high) in th.outcome_share.items():
         share = round(summary["outcomes"].get(outcome, 0) / respondents, 6)

@@ -44,6 +44,18 @@ class TokenBucket:
         self._last = at
         return at
 
+    def try_take(self, now: float) -> float:
+        """Take a permit now if one is free (return 0.0); else take nothing and return how long
+        until one will be. This is the server's side: a refused request uses no permit."""
+        if self._tat is None:
+            self._tat = now  # a server's bucket starts full: it cannot know the client's past
+        allowed_at = self._tat - self._tau
+        if now < allowed_at:
+            return allowed_at - now
+        self._tat = max(self._tat, now) + self.interval
+        self._last = now
+        return 0.0
+
     def set_rate(self, rate: float, now: float) -> None:
         """Change the rate (a distributed share recomputed): the next permit is due one new
         interval after the last one granted."""

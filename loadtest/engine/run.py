@@ -25,6 +25,7 @@ import anyio
 from loadtest.core.errors import ScriptError, TransportError
 from loadtest.core.flow import FlowTarget, Reply, Request, RespondentFlow, RespondentResult
 from loadtest.core.population import Population
+from loadtest.engine.limiter import Limiter
 from loadtest.engine.transport import Transport
 from loadtest.metrics import Metrics
 from loadtest.scenario import LoadModel
@@ -49,6 +50,7 @@ class EngineRun:
     on_request: RequestObserver | None = None
     metrics: Metrics = field(default_factory=Metrics)
     stop: anyio.Event | None = None  # set it to stop starting respondents; in-flight ones finish
+    limiter: Limiter | None = None  # the "survey" limit: every respondent-flow request waits for a permit
     started: int = 0
     finished: int = 0
     elapsed_s: float = 0.0
@@ -133,6 +135,8 @@ class EngineRun:
                 if request.think_s > 0:
                     think_total += request.think_s
                     await asyncio.sleep(request.think_s)
+                if self.limiter is not None:
+                    await self.limiter.acquire()
                 try:
                     reply = await self._transport.send(request)
                 except TransportError as exc:

@@ -46,6 +46,9 @@ class RespondentLog:
         self._file.write(orjson.dumps(respondent_line(result, timings)) + b"\n")
         self._file.flush()
 
+    def flush(self) -> None:
+        self._file.flush()
+
     def close(self) -> None:
         self._file.close()
 

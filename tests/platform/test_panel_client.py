@@ -11,6 +11,7 @@ from loadtest.core.flow import RespondentResult
 from loadtest.core.panel import Signer
 from loadtest.engine.limiter import Limiter
 from loadtest.engine.panel_client import PanelClient
+from loadtest.engine.panel_http import PanelHttp
 
 SIGNER = Signer("panel-secret")
 
@@ -34,9 +35,9 @@ def run_client(replies: list[httpx.Response | Exception], *outcomes: RespondentR
         return item
 
     async def main() -> PanelClient:
-        client = PanelClient("http://127.0.0.1:1", SIGNER, "api-key", transport=httpx.MockTransport(handler),
-                             backoff_s=0.01, limiter=limiter)
-        async with client:
+        http = PanelHttp(transport=httpx.MockTransport(handler), backoff_s=0.01, limiter=limiter)
+        client = PanelClient("http://127.0.0.1:1", SIGNER, "api-key", http)
+        async with http:
             for o in outcomes:
                 await client.deliver(o)
         return client
@@ -49,7 +50,7 @@ def test_429_is_retried_after_the_retry_after_delay_and_counted() -> None:
                                result("survey_complete"))
     assert [d.state for d in client.deliveries] == ["accepted"]
     assert calls[1][0] - calls[0][0] >= 0.3
-    assert client.summary()["too_many_requests"] == 1 and client.retries == 1
+    assert client.summary()["too_many_requests"] == 1 and client.http.retries == 1
     body = calls[1][1].content
     assert SIGNER.verify(str(calls[1][1].url), body)
 

@@ -34,3 +34,14 @@ def test_rate_changes_apply_to_permits_not_yet_reserved() -> None:
     assert b.reserve(0.1) == pytest.approx(0.6)
     with pytest.raises(ValueError):
         TokenBucket(rate=0)
+
+
+def test_a_server_bucket_refuses_without_using_a_permit_and_says_how_long_to_wait() -> None:
+    b = TokenBucket(rate=10, burst=10)
+    assert [b.try_take(0.0) for _ in range(10)] == [0.0] * 10  # a full second's worth at once
+    wait = b.try_take(0.0)
+    assert wait == pytest.approx(0.1)
+    assert b.try_take(0.05) == pytest.approx(0.05)  # still refused, and nothing was used up
+    assert b.try_take(0.1) == 0.0
+    spaced = [b.try_take(1.0 + i * 0.1) for i in range(100)]  # a client holding 10/s exactly
+    assert spaced == [0.0] * 100

@@ -1,0 +1,96 @@
+"""Everything a run does with the panel: set-up before it, callbacks during it, reconciliation after.
+
+Callbacks are queued as respondents finish and delivered by a few concurrent senders behind the
+panel's rate limit, so a slow or rate-limiting panel never holds up respondents. At the end the
+queue is drained (each delivery is bounded by its retry budget), then the panel's transactions
+are listed and reconciled against respondents.jsonl, which holds every finished respondent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from loadtest.core.flow import RespondentResult
+from loadtest.core.panel import Signer
+from loadtest.engine.diy_client import DiyClient, DiyError
+from loadtest.engine.limiter import Limiter
+from loadtest.engine.panel_client import PanelClient
+from loadtest.engine.panel_http import PanelHttp
+from loadtest.reconcile import reconcile
+from loadtest.scenario import PanelSettings
+
+__all__ = ["PanelSession"]
+
+SENDERS = 8
+
+
+@dataclass
+class PanelSession:
+    settings: PanelSettings
+    base_url: str
+    api_key: str
+    secret: str
+    limiter: Limiter | None
+    survey_id: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.signer = Signer(self.secret, algorithm=s.algorithm, encoding=s.encoding,  # type: ignore[arg-type]
+                             parts=s.hashed, param=s.param, placement=s.placement)  # type: ignore[arg-type]
+        self.http = PanelHttp(limiter=self.limiter)
+        self.callbacks = PanelClient(self.base_url, self.signer, self.api_key, self.http, mode=s.mode)  # type: ignore[arg-type]
+        self.diy = DiyClient(self.base_url, self.signer, self.api_key, self.http)
+        self._queue: asyncio.Queue[RespondentResult | None] = asyncio.Queue()
+        self.survey_id = s.survey_id
+
+    async def __aenter__(self) -> "PanelSession":
+        await self.http.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.__aexit__(*exc)
+
+    async def set_up(self, name: str, survey_target: str, survey_id: int) -> None:
+        if not self.settings.setup:
+            return
+        entry = f"{survey_target.rstrip('/')}/a/api/v2/surveys/{survey_id}/take?transaction_id={{transaction_id}}"
+        self.survey_id = await self.diy.set_up(name, entry, list(self.settings.quotas))
+
+    # --- during the run ---------------------------------------------------------------------------
+    def submit(self, result: RespondentResult) -> None:
+        self._queue.put_nowait(result)
+
+    async def send_all(self) -> None:
+        """Deliver queued callbacks until `finish_sending` is called and the queue is empty."""
+        await asyncio.gather(*(self._sender() for _ in range(SENDERS)))
+
+    async def _sender(self) -> None:
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                self._queue.put_nowait(None)  # let the other senders see the end too
+                return
+            await self.callbacks.deliver(item)
+
+    def finish_sending(self) -> None:
+        self._queue.put_nowait(None)
+
+    # --- after the run ------------------------------------------------------------------------------
+    async def reconcile(self, respondents_file: Path) -> dict[str, Any] | None:
+        if not self.settings.reconcile or self.survey_id is None:
+            return None
+        try:
+            transactions = await self.diy.transactions(self.survey_id)
+        except DiyError as exc:
+            return {"passed": False, "error": str(exc), "mismatches": [], "problems": {"unlisted": 1}}
+        lines = [orjson.loads(line) for line in respondents_file.read_bytes().splitlines() if line.strip()]
+        return reconcile(lines, transactions)
+
+    def summary(self) -> dict[str, Any]:
+        return {"survey_id": self.survey_id, **self.callbacks.summary()}
