@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import pytest
 
 from loadtest.core.flow import RespondentResult
 from loadtest.core.panel import Signer
@@ -86,5 +85,7 @@ def test_the_limiter_spaces_callbacks_at_its_rate() -> None:
     client, calls = run_client([httpx.Response(204)] * 21, *outcomes, limiter=limiter)
     span = calls[-1][0] - calls[0][0]
     assert span >= 20 / 40 - 0.01  # twenty intervals of 25 ms at the least
+    # Never faster than the limit (a late grant is not made up for by a burst); a loaded machine
+    # can only make it slower. The exact +-1% over 60 s is measured in bench/, not asserted here.
     achieved = limiter.achieved()["achieved"]
-    assert achieved is not None and achieved == pytest.approx(40, rel=0.05)
+    assert achieved is not None and 40 * 0.75 <= achieved <= 40 * 1.01
