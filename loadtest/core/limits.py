@@ -50,7 +50,7 @@ class TokenBucket:
         if self._tat is None:
             self._tat = now  # a server's bucket starts full: it cannot know the client's past
         allowed_at = self._tat - self._tau
-        if now < allowed_at:
+        if now + 1e-9 < allowed_at:  # a nanosecond's grace for float sums like 1000 + 9 * 0.1
             return allowed_at - now
         self._tat = max(self._tat, now) + self.interval
         self._last = now
