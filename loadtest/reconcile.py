@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from loadtest.core.panel import result_code
+from loadtest.core.panel import panel_result
 
 __all__ = ["reconcile"]
 
@@ -23,7 +23,7 @@ def reconcile(respondents: Iterable[dict[str, Any]], transactions: Iterable[dict
         if not txn:
             continue
         checked += 1
-        expected = result_code(r.get("outcome") or "", r.get("details") or {})
+        expected = panel_result(r.get("outcome"), r.get("statuses") or [], r.get("details") or {})
         t = recorded.get(txn)
         got = t.get("result") if t else None
         base = {"transaction_id": txn, "respondent": r.get("index"), "persona": r.get("persona"),

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 
-__all__ = ["Signer", "result_code", "RESULT_CODES", "Callback", "build_callback", "strip_param"]
+__all__ = ["Signer", "result_code", "panel_result", "RESULT_CODES", "Callback", "build_callback", "strip_param"]
 
 ALGORITHMS = {"sha3_256": hashlib.sha3_256, "sha256": hashlib.sha256, "sha1": hashlib.sha1}
 PARTS = ("url", "body", "secret")
@@ -41,6 +41,22 @@ def result_code(outcome: str, details: dict[str, Any] | None = None) -> int | No
         kind = reason.get("kind") if isinstance(reason, dict) else None
         return RESULT_CODES["screenout"] if kind == "screener" else RESULT_CODES["disqualified"]
     return None
+
+
+_TOLD = ("survey_complete", "quota_full", "terminated")
+
+
+def panel_result(outcome: str | None, statuses: list[str], details: dict[str, Any] | None = None) -> int | None:
+    """What the panel must be told about a respondent: its first status the panel cares about.
+
+    A returner completes and then re-enters (`already_completed`): the panel still gets the
+    completion. `details` (terminateReason) belong to the final reply, so they count only when
+    that first status is also the outcome.
+    """
+    first = next((s for s in statuses if s in _TOLD), None)
+    if first is None:
+        return None
+    return result_code(first, details if first == outcome else None)
 
 
 def strip_param(url: str, name: str) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from loadtest.core.flow import RespondentResult
-from loadtest.core.panel import Signer, build_callback, result_code
+from loadtest.core.panel import Signer, build_callback, panel_result
 from loadtest.engine.panel_http import RETRYABLE, PanelHttp
 
 __all__ = ["PanelClient", "Delivery"]
@@ -39,7 +39,7 @@ class PanelClient:
     deliveries: list[Delivery] = field(default_factory=list)
 
     async def deliver(self, result: RespondentResult) -> Delivery | None:
-        code = result_code(result.outcome or "", result.details)
+        code = panel_result(result.outcome, result.statuses, result.details)
         if code is None or not result.transaction_id:
             return None
         info = result.details.get("terminateReason")

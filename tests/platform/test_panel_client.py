@@ -16,7 +16,8 @@ SIGNER = Signer("panel-secret")
 
 
 def result(outcome: str, txn: str = "T-1", **details: object) -> RespondentResult:
-    r = RespondentResult(index=0, persona="p", seed=1, survey_id=1, transaction_id=txn, outcome=outcome)
+    r = RespondentResult(index=0, persona="p", seed=1, survey_id=1, transaction_id=txn, outcome=outcome,
+                         statuses=["success", outcome])
     r.details = dict(details)
     return r
 

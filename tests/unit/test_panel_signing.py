@@ -7,7 +7,7 @@ import hashlib
 import orjson
 import pytest
 
-from loadtest.core.panel import Signer, build_callback, result_code, strip_param
+from loadtest.core.panel import Signer, build_callback, panel_result, result_code, strip_param
 
 SEED_URL = "https://surveys.theoremreach.com/api/endpoint?param_one=value_one"
 SEED_SECRET = "UbsXaKTGWNd3wD8y5ZeV"
@@ -87,3 +87,10 @@ def test_callbacks_in_both_forms() -> None:
     assert get.method == "GET" and get.body == b""
     assert get.url.startswith("http://127.0.0.1:5/respondent_result/?result=5&transaction_id=T+2&reason=screener&enc=")
     assert signer.verify(get.url)
+
+
+def test_the_panel_hears_of_a_returners_completion_not_its_re_entry() -> None:
+    assert panel_result("already_completed", ["success", "survey_complete", "already_completed"]) == 10
+    assert panel_result("terminated", ["success", "terminated"], {"terminateReason": {"kind": "screener"}}) == 5
+    assert panel_result("abandoned", ["success", "success"]) is None
+    assert panel_result("redirect", ["success", "redirect"]) is None
