@@ -197,8 +197,8 @@ def report(rounds: list[tuple[dict, dict]], args: argparse.Namespace) -> tuple[s
         "Absolute figures are context only (shared machine); the ratio is measured within each run.",
         "",
         "Server CPU is the server process's CPU time over the run's wall time (100% = its core fully busy, "
-        "so the server, not wrk, was the bottleneck); req per CPU-s is req/s divided by it (the stateful "
-        "runs' missing CPU is mostly the event loop blocked on SQLite file I/O). "
+        "so the server, not wrk, was the bottleneck); req per CPU-s is req/s divided by it (a run "
+        "under 100% had the event loop waiting, e.g. on file I/O). "
         "Server-side counts (/__admin/stats, all rounds):",
         "",
         f"- static: {served(rounds, 0)}.",

@@ -53,6 +53,7 @@ def _mock(args: argparse.Namespace) -> int:
     from loadtest.platform.server import ServerError, serve
     from loadtest.platform.storage import Store
     from loadtest.platform.survey_file import SurveyFileError, load_survey
+    from loadtest.platform.theoremreach import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
 
     files = args.survey or sorted(str(p) for p in Path("scenarios/surveys").glob("*.toml"))
     if not files:
@@ -68,9 +69,12 @@ def _mock(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise BadInput(f"loadtest mock: --port: expected 0..65535 (got {args.port})")
     api_key = os.environ.get(args.api_key_env) or DEFAULT_API_KEY
+    panel_key = os.environ.get("LOADTEST_PANEL_API_KEY") or DEFAULT_PANEL_API_KEY
+    panel_secret = os.environ.get("LOADTEST_PANEL_SECRET") or DEFAULT_PANEL_SECRET
     temporary = args.db is None
     store = Store(args.db)
-    platform = Platform(surveys, store, PlatformConfig(api_key=api_key))
+    platform = Platform(surveys, store, PlatformConfig(api_key=api_key, panel_api_key=panel_key,
+                                                       panel_secret=panel_secret))
     key_source = f"${args.api_key_env}" if os.environ.get(args.api_key_env) else "the local default key"
 
     def ready(url: str) -> None:

@@ -39,6 +39,8 @@ def route(platform: Platform, method: str, path: str, body: bytes) -> tuple[int,
     if path == "/__admin/reset" and method == "POST":
         platform.store.reset()
         platform.api.sessions.clear()
+        platform.panel.store.reset()
+        platform.panel.buckets.clear()
         platform.requests.clear()
         return _json(200, {"status": "reset"})
     if path == "/__admin/static-page" and method == "GET":

@@ -18,12 +18,16 @@ from urllib.parse import parse_qsl
 
 from loadtest.platform import admin
 from loadtest.platform.envelopes import ApiReply, error_envelope
+from loadtest.platform.panel_link import link
+from loadtest.platform.panel_store import PanelStore
 from loadtest.platform.model import Survey
 from loadtest.platform.questionpro import API, RespondentApi
 from loadtest.platform.storage import Store
+from loadtest.platform.theoremreach import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET, PanelApi, PanelConfig
 
 __all__ = ["Platform", "PlatformConfig", "DEFAULT_API_KEY", "MAX_BODY_BYTES"]
 
+PANEL_PREFIXES = ("/api/external/v1/", "/respondent_result/")
 DEFAULT_API_KEY = "loadtest-local-key"  # for local use only; real runs set the environment variable
 MAX_BODY_BYTES = 1 << 20
 JSON = [("content-type", "application/json")]
@@ -34,6 +38,9 @@ Response = tuple[int, list[tuple[str, str]], bytes]
 @dataclass(frozen=True, slots=True)
 class PlatformConfig:
     api_key: str = DEFAULT_API_KEY
+    panel_api_key: str = DEFAULT_PANEL_API_KEY
+    panel_secret: str = DEFAULT_PANEL_SECRET
+    panel_algorithm: str = "sha3_256"
 
 
 class Platform:
@@ -44,6 +51,13 @@ class Platform:
         self.requests: Counter[tuple[str, int, str]] = Counter()  # (endpoint, HTTP status, outcome)
         self._api_key = config.api_key.encode()
         self.static_page: bytes | None = None  # rendered once by admin's /__admin/static-page
+        self.panel = PanelApi(
+            PanelConfig(config.panel_api_key, config.panel_secret, config.panel_algorithm),
+            PanelStore(store.connection), link(self), self.api.clock,
+        )
+
+    def set_survey_state(self, survey_id: int, state: str) -> None:
+        self.store.set_survey_state(survey_id, state)
 
     # --- dispatch -----------------------------------------------------------------------
     def handle(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Response:
@@ -54,6 +68,11 @@ class Platform:
                 out = _reply(reply)
                 self.requests[(endpoint, reply.status, reply.outcome)] += 1
                 return out
+            if path.startswith(PANEL_PREFIXES):
+                endpoint = "panel"
+                status, out_headers, payload = self.panel.handle(method, path, query, dict(headers), body)
+                self.requests[(endpoint, status, "")] += 1
+                return status, out_headers, payload
             endpoint = path
             status, payload = admin.route(self, method, path, body)
         except Exception:  # the platform must answer every request; the traceback goes to stderr

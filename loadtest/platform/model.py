@@ -76,11 +76,14 @@ class Question:
     total: int | None = None  # sum: the values must add up to this
     straightline_check: bool = False  # grid: all rows in one column terminates (quality)
 
+    # Lookups by id, made once: validation and the page flow ask them on every submit.
+    _answer_by_id: dict[int, Answer] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_answer_by_id", {a.id: a for a in reversed(self.answers)})
+
     def answer(self, answer_id: int) -> Answer | None:
-        for a in self.answers:
-            if a.id == answer_id:
-                return a
-        return None
+        return self._answer_by_id.get(answer_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,13 @@ class Page:
     id: str
     questions: tuple[Question, ...]
     show_if: ShowIf | None = None
+    # Whether choosing some answer on this page ends the survey (screener or chain), worked
+    # out once: only such pages need their chosen answers looked up on submit.
+    exits: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        exits = any(a.terminate or a.chain for q in self.questions for a in q.answers)
+        object.__setattr__(self, "exits", exits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,20 +148,23 @@ class Survey:
     quality: Quality = field(default_factory=Quality)
     redirects: Redirects = field(default_factory=Redirects)
     source: str = "<memory>"  # the file it came from, for messages
+    # Lookups by id, made once (`reversed` keeps the first of duplicate ids, as a scan would).
+    _page_index: dict[str, int] = field(init=False, repr=False, compare=False)
+    _question: dict[int, Question] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        pages = list(enumerate(self.pages))
+        object.__setattr__(self, "_page_index", {p.id: i for i, p in reversed(pages)})
+        object.__setattr__(
+            self, "_question", {q.id: q for _, p in reversed(pages) for q in reversed(p.questions)}
+        )
 
     @property
     def multilingual(self) -> bool:
         return len(self.languages) > 1
 
     def page_index(self, page_id: str) -> int:
-        for i, page in enumerate(self.pages):
-            if page.id == page_id:
-                return i
-        raise KeyError(page_id)
+        return self._page_index[page_id]  # KeyError for an unknown page, as before
 
     def question(self, question_id: int) -> Question | None:
-        for page in self.pages:
-            for q in page.questions:
-                if q.id == question_id:
-                    return q
-        return None
+        return self._question.get(question_id)

@@ -23,11 +23,13 @@ from urllib.parse import quote
 
 import orjson
 
-from loadtest.platform.envelopes import ApiReply, error_envelope, no_previous_page, status_body
-from loadtest.platform.model import Page, Survey
+from loadtest.platform.envelopes import (
+    ApiReply, cached_status_body, error_envelope, no_previous_page, status_body,
+)
+from loadtest.platform.model import Page, Quota, Survey
+from loadtest.platform.pages import API, PageReplies
 from loadtest.platform.quality import is_speeder, straightlined_question
 from loadtest.platform.quotas import cells_of, first_full
-from loadtest.platform.render import PageRenderer
 from loadtest.platform.sessions import IN_PROGRESS, Sessions
 from loadtest.platform.storage import QuotaFull, ResponseRow, Store
 from loadtest.platform.tokens import TokenCodec, TokenInvalid, TokenPayload
@@ -35,11 +37,9 @@ from loadtest.platform.validation import chosen_answers, validate_page
 
 __all__ = ["RespondentApi", "STATE_STATUS", "TERMINATE_KINDS"]
 
-API = "/a/api/v2/surveys"
 STATE_STATUS = {"closed": "survey_closed", "paused": "survey_paused", "suspended": "survey_suspended"}
 # Why a respondent was terminated -> the kind a panel cares about (screenout vs quality fail).
 TERMINATE_KINDS = {"screener": "screener", "speeder": "quality", "straightliner": "quality"}
-THEME = {"cssUrls": ["https://cdn.example.test/themes/loadtest.css"], "jsUrls": []}
 
 
 class RespondentApi:
@@ -55,10 +55,28 @@ class RespondentApi:
         self.clock = clock
         self.sessions = Sessions(store, capacity=session_capacity)
         self.tokens = TokenCodec(store.secret("token-key"))
-        self.renderers = {sid: PageRenderer(s) for sid, s in surveys.items()}
+        self.pages = PageReplies(surveys)
+        self.renderers = self.pages.renderers
         self.quota_limits: dict[int, dict[str, int]] = {
             sid: {q.id: q.limit for q in s.quotas} for sid, s in surveys.items()
         }
+        self.panel_quotas: dict[int, tuple[Quota, ...]] = {}  # cells a panel's DIY quotas add
+
+    def set_panel_quotas(self, survey_id: int, cells: list[tuple[str, int, frozenset[int], int]]) -> None:
+        """Replace the cells a panel set on this survey: (id, question id, answer ids, target completes).
+        Cells over a question this survey has no single/multi question for are left out."""
+        survey = self.surveys[survey_id]
+        limits = self.quota_limits[survey_id]
+        for old in self.panel_quotas.get(survey_id, ()):
+            limits.pop(old.id, None)
+        kept = []
+        for quota_id, question_id, answers, target in cells:
+            question = survey.question(question_id)
+            if question is None or question.kind not in ("single", "multi"):
+                continue
+            kept.append(Quota(id=quota_id, question=question_id, answers=answers, limit=target))
+            limits[quota_id] = target
+        self.panel_quotas[survey_id] = tuple(kept)
 
     # --- public calls -------------------------------------------------------------------
     def take(self, survey_id: int, token: str | None, query: dict[str, str], base_url: str) -> ApiReply:
@@ -66,17 +84,18 @@ class RespondentApi:
         survey = self.surveys.get(survey_id)
         if survey is None:
             return error_envelope(404, resource)
-        payload = None
+        payload, row = None, None
         if token:
             try:
-                payload = self.tokens.decode(token)
+                payload, row = self._known(token)
             except TokenInvalid:
                 return error_envelope(403, resource, "The x-survey-token is invalid or has been tampered with")
         blocked = self._state_status(survey, token)
         if blocked is not None:
             return blocked
         now = self.clock()
-        row = self.sessions.find(payload) if payload else None
+        if payload is not None:
+            row = self.sessions.find(payload)
         if payload is not None and row is None:
             if payload.rs:
                 return self._lost(payload, token)
@@ -149,15 +168,17 @@ class RespondentApi:
         row.page_times[page.id] = round(now - row.updated_at, 3)
         row.path.append(page.id)
         row.submitted = True
-        chosen = [a for q in page.questions for aid in chosen_answers(q, values) if (a := q.answer(aid))]
-        if any(a.terminate for a in chosen):
-            return self._finish(survey, row, "terminated", "screener", now, base_url)
-        if any(a.chain for a in chosen):
-            return self._finish(survey, row, "redirect", "chain", now, base_url)
+        if page.exits:
+            chosen = [a for q in page.questions for aid in chosen_answers(q, values) if (a := q.answer(aid))]
+            if any(a.terminate for a in chosen):
+                return self._finish(survey, row, "terminated", "screener", now, base_url)
+            if any(a.chain for a in chosen):
+                return self._finish(survey, row, "redirect", "chain", now, base_url)
         if straightlined_question(survey, page, values) is not None:
             return self._finish(survey, row, "terminated", "straightliner", now, base_url)
         limits = self.quota_limits[survey.id]
-        page_cells = cells_of(survey, {page.id: values})
+        extra = self.panel_quotas.get(survey.id, ())
+        page_cells = cells_of(survey, {page.id: values}, extra)
         if page_cells:
             full = first_full(page_cells, self.store.quota_counts(survey.id), limits)
             if full is not None:
@@ -172,7 +193,7 @@ class RespondentApi:
         if is_speeder(survey, row.started_at, now):
             return self._finish(survey, row, "terminated", "speeder", now, base_url)
         row.status, row.reason, row.finished_at, row.updated_at = "survey_complete", None, now, now
-        cells = [(q.id, limits.get(q.id, q.limit)) for q in cells_of(survey, row.answers)]
+        cells = [(q.id, limits.get(q.id, q.limit)) for q in cells_of(survey, row.answers, extra)]
         try:
             self.store.complete(row, cells)
         except QuotaFull as full:
@@ -226,14 +247,16 @@ class RespondentApi:
         if not token:
             return error_envelope(400, resource, "The x-survey-token header is required; call take first")
         try:
-            payload = self.tokens.decode(token)
+            payload, row = self._known(token)
         except TokenInvalid:
             return error_envelope(403, resource, "The x-survey-token is invalid or has been tampered with")
         blocked = self._state_status(survey, token)
         if blocked is not None:
             return blocked
-        row = self.sessions.find(payload)
+        if payload is not None:
+            row = self.sessions.find(payload)
         if row is None:
+            assert payload is not None
             if payload.rs:
                 return self._lost(payload, token)
             return error_envelope(400, resource, "No session for this token; call take first")
@@ -242,6 +265,14 @@ class RespondentApi:
         if row.status != IN_PROGRESS:
             return status_body("already_completed", self._token(row))
         return survey, row
+
+    def _known(self, token: str) -> tuple[TokenPayload, None] | tuple[None, ResponseRow]:
+        """(payload, None) for a token to verify and look up; (None, row) when it is exactly the
+        token we last gave a live session, which needs neither. Raises TokenInvalid."""
+        row = self.sessions.by_token(token)
+        if row is not None:
+            return None, row
+        return self.tokens.decode(token), None
 
     def _open(
         self, survey: Survey, now: float, txn: str | None, query: dict[str, str], payload: TokenPayload | None
@@ -284,37 +315,8 @@ class RespondentApi:
         values: dict[str, Any] | None = None,
         errors: list[dict[str, Any]] | None = None,
     ) -> ApiReply:
-        index = survey.page_index(row.page)
-        page = survey.pages[index]
-        assert row.language is not None
-        fields: dict[str, Any] = {
-            "meta": {
-                "isFinalPage": self._is_final(survey, row, index),
-                "progressPercentage": int(100 * index / len(survey.pages)),
-            },
-            "navigation": {
-                "previousPageUrl": f"{API}/{survey.id}/previous-page" if row.path else None,
-                "nextPageSubmitUrl": f"{API}/{survey.id}/submit-page",
-            },
-            "themeConfig": THEME,
-            "questions": self.renderers[survey.id].questions(page, row.language, values),
-        }
-        if errors:
-            fields["validationErrors"] = errors
-        return status_body("validation_errors" if errors else "success", self._token(row), **fields)
-
-    def _is_final(self, survey: Survey, row: ResponseRow, index: int) -> bool:
-        """True when no later page can be shown, given what the respondent has answered so far."""
-        current = {q.id for q in survey.pages[index].questions}
-        for later in survey.pages[index + 1 :]:
-            cond = later.show_if
-            if cond is None or cond.question in current:
-                return False
-            question = survey.question(cond.question)
-            assert question is not None
-            if any(chosen_answers(question, row.answers.get(pid, {})) & cond.answers for pid in row.path):
-                return False
-        return True
+        response = self.pages.response(survey, row, values, errors)
+        return cached_status_body("validation_errors" if errors else "success", self._token(row), response)
 
     def _touch(self, row: ResponseRow, now: float) -> None:
         row.updated_at = now
@@ -326,9 +328,11 @@ class RespondentApi:
         return status_body("error", token, message=f"Response set {payload.rs} could not be restored.")
 
     def _token(self, row: ResponseRow) -> str:
-        return self.tokens.encode(
+        token = self.tokens.encode(
             TokenPayload(uuid=row.uuid, rs=row.id if row.submitted else 0, ins=row.page, sec=tuple(row.path))
         )
+        self.sessions.issued(row, token)
+        return token
 
     def _anonymous_token(self) -> str:
         """Seed 000: every reply carries a token. For replies that opened no session (closed

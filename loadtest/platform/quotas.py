@@ -15,10 +15,11 @@ from loadtest.platform.validation import chosen_answers
 __all__ = ["cells_of", "first_full"]
 
 
-def cells_of(survey: Survey, answers: dict[str, dict[str, Any]]) -> list[Quota]:
-    """The quota cells a respondent's answers (page id -> form values) place it in."""
+def cells_of(survey: Survey, answers: dict[str, dict[str, Any]], extra: tuple[Quota, ...] = ()) -> list[Quota]:
+    """The quota cells a respondent's answers (page id -> form values) place it in: the survey
+    file's own and `extra` ones (a panel's DIY quotas, checked against the survey when set)."""
     cells = []
-    for quota in survey.quotas:
+    for quota in (*survey.quotas, *extra):
         question = survey.question(quota.question)
         assert question is not None  # checked when the survey was loaded
         for values in answers.values():
