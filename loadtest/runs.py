@@ -165,7 +165,8 @@ async def _drive(engine: EngineRun, sc: Scenario, panel: PanelSession | None, ur
     async with contextlib.AsyncExitStack() as stack:
         if panel is not None:
             await stack.enter_async_context(panel)
-            await panel.set_up(f"{sc.name} (seed {sc.seed})", url, sc.survey_id)
+            used = [sc.survey_id] + sorted({p.survey_id for p in sc.personas if p.survey_id != sc.survey_id})
+            await panel.set_up(f"{sc.name} (seed {sc.seed})", url, used)
         with anyio.CancelScope() as scope:
             loop.add_signal_handler(signal.SIGINT, on_sigint)
             try:

@@ -36,8 +36,7 @@ class PanelSession:
     api_key: str
     secret: str
     limiter: Limiter | None
-    survey_id: str | None = None
-    errors: list[str] = field(default_factory=list)
+    panel_surveys: dict[int, str] = field(default_factory=dict)  # respondent survey id -> panel survey id
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -47,7 +46,6 @@ class PanelSession:
         self.callbacks = PanelClient(self.base_url, self.signer, self.api_key, self.http, mode=s.mode)  # type: ignore[arg-type]
         self.diy = DiyClient(self.base_url, self.signer, self.api_key, self.http)
         self._queue: asyncio.Queue[RespondentResult | None] = asyncio.Queue()
-        self.survey_id = s.survey_id
 
     async def __aenter__(self) -> "PanelSession":
         await self.http.__aenter__()
@@ -56,11 +54,17 @@ class PanelSession:
     async def __aexit__(self, *exc: object) -> None:
         await self.http.__aexit__(*exc)
 
-    async def set_up(self, name: str, survey_target: str, survey_id: int) -> None:
+    async def set_up(self, name: str, survey_target: str, survey_ids: list[int]) -> None:
+        """One panel survey per respondent survey the run uses (a panel routes respondents to
+        one survey each); the scenario's panel quotas go on the first, the scenario's own."""
         if not self.settings.setup:
+            if self.settings.survey_id is not None:
+                self.panel_surveys[survey_ids[0]] = self.settings.survey_id
             return
-        entry = f"{survey_target.rstrip('/')}/a/api/v2/surveys/{survey_id}/take?transaction_id={{transaction_id}}"
-        self.survey_id = await self.diy.set_up(name, entry, list(self.settings.quotas))
+        for n, survey_id in enumerate(survey_ids):
+            entry = f"{survey_target.rstrip('/')}/a/api/v2/surveys/{survey_id}/take?transaction_id={{transaction_id}}"
+            quotas = list(self.settings.quotas) if n == 0 else []
+            self.panel_surveys[survey_id] = await self.diy.set_up(f"{name}: survey {survey_id}", entry, quotas)
 
     # --- during the run ---------------------------------------------------------------------------
     def submit(self, result: RespondentResult) -> None:
@@ -83,14 +87,16 @@ class PanelSession:
 
     # --- after the run ------------------------------------------------------------------------------
     async def reconcile(self, respondents_file: Path) -> dict[str, Any] | None:
-        if not self.settings.reconcile or self.survey_id is None:
+        if not self.settings.reconcile or not self.panel_surveys:
             return None
+        transactions: list[dict[str, Any]] = []
         try:
-            transactions = await self.diy.transactions(self.survey_id)
+            for panel_survey in self.panel_surveys.values():
+                transactions += await self.diy.transactions(panel_survey)
         except DiyError as exc:
             return {"passed": False, "error": str(exc), "mismatches": [], "problems": {"unlisted": 1}}
         lines = [orjson.loads(line) for line in respondents_file.read_bytes().splitlines() if line.strip()]
         return reconcile(lines, transactions)
 
     def summary(self) -> dict[str, Any]:
-        return {"survey_id": self.survey_id, **self.callbacks.summary()}
+        return {"panel_surveys": {str(k): v for k, v in self.panel_surveys.items()}, **self.callbacks.summary()}

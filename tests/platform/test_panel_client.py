@@ -90,3 +90,19 @@ def test_the_limiter_spaces_callbacks_at_its_rate() -> None:
     # can only make it slower. The exact +-1% over 60 s is measured in bench/, not asserted here.
     achieved = limiter.achieved()["achieved"]
     assert achieved is not None and 40 * 0.75 <= achieved <= 40 * 1.01
+
+
+def test_429s_do_not_use_up_attempts_but_their_waiting_is_bounded() -> None:
+    many = [httpx.Response(429, headers={"retry-after": "0.01"})] * 8 + [httpx.Response(204)]
+    client, calls = run_client(many, result("survey_complete"))
+    assert len(calls) == 9 and client.deliveries[0].state == "accepted"
+
+    async def bounded() -> str:
+        http = PanelHttp(transport=httpx.MockTransport(lambda r: httpx.Response(429, headers={"retry-after": "0.05"})),
+                         max_rate_limited_s=0.2)
+        async with http:
+            reply, _ = await http.request("GET", "http://127.0.0.1:1/x", {}, b"")
+        assert reply is not None
+        return str(reply.status_code)
+
+    assert asyncio.run(bounded()) == "429"
