@@ -80,28 +80,13 @@ class RespondentApi:
 
     # --- public calls -------------------------------------------------------------------
     def take(self, survey_id: int, token: str | None, query: dict[str, str], base_url: str) -> ApiReply:
-        resource = f"{API}/{survey_id}/take"
-        survey = self.surveys.get(survey_id)
-        if survey is None:
-            return error_envelope(404, resource)
-        payload, row = None, None
-        if token:
-            try:
-                payload, row = self._known(token)
-            except TokenInvalid:
-                return error_envelope(403, resource, "The x-survey-token is invalid or has been tampered with")
-        blocked = self._state_status(survey, token)
-        if blocked is not None:
-            return blocked
+        found = self._session_for(survey_id, token, "take")
+        if isinstance(found, ApiReply):
+            return found
+        survey, payload, row = found
         now = self.clock()
-        if payload is not None:
-            row = self.sessions.find(payload)
-        if payload is not None and row is None:
-            if payload.rs:
-                return self._lost(payload, token)
-            # Nothing was submitted under this token, so nothing is lost: open it afresh.
-        if row is not None and row.survey_id != survey_id:
-            return error_envelope(403, resource, "The x-survey-token belongs to another survey")
+        # A token naming no stored session had nothing submitted under it (else _session_for
+        # reports it lost), so nothing is lost: it is opened afresh below.
         if row is None:
             txn = query.get("transaction_id") or None
             if query.get("opt_out", "").lower() in ("1", "true", "yes"):
@@ -239,29 +224,41 @@ class RespondentApi:
         return status_body(row.status, self._token(row), **fields)
 
     # --- gates, sessions and replies ------------------------------------------------------
-    def _resolve(self, survey_id: int, token: str | None, step: str) -> ApiReply | tuple[Survey, ResponseRow]:
+    def _session_for(
+        self, survey_id: int, token: str | None, step: str, token_required: bool = False
+    ) -> ApiReply | tuple[Survey, TokenPayload | None, ResponseRow | None]:
+        """How every call starts: the survey, the token (verified unless it is the one we last
+        gave a live session), the survey's state, then the session the token names."""
         resource = f"{API}/{survey_id}/{step}"
         survey = self.surveys.get(survey_id)
         if survey is None:
             return error_envelope(404, resource)
-        if not token:
+        if token_required and not token:
             return error_envelope(400, resource, "The x-survey-token header is required; call take first")
-        try:
-            payload, row = self._known(token)
-        except TokenInvalid:
-            return error_envelope(403, resource, "The x-survey-token is invalid or has been tampered with")
+        payload, row = None, None
+        if token:
+            try:
+                payload, row = self._known(token)
+            except TokenInvalid:
+                return error_envelope(403, resource, "The x-survey-token is invalid or has been tampered with")
         blocked = self._state_status(survey, token)
         if blocked is not None:
             return blocked
         if payload is not None:
             row = self.sessions.find(payload)
-        if row is None:
-            assert payload is not None
-            if payload.rs:
+            if row is None and payload.rs:
                 return self._lost(payload, token)
-            return error_envelope(400, resource, "No session for this token; call take first")
-        if row.survey_id != survey_id:
+        if row is not None and row.survey_id != survey_id:
             return error_envelope(403, resource, "The x-survey-token belongs to another survey")
+        return survey, payload, row
+
+    def _resolve(self, survey_id: int, token: str | None, step: str) -> ApiReply | tuple[Survey, ResponseRow]:
+        found = self._session_for(survey_id, token, step, token_required=True)
+        if isinstance(found, ApiReply):
+            return found
+        survey, _, row = found
+        if row is None:
+            return error_envelope(400, f"{API}/{survey_id}/{step}", "No session for this token; call take first")
         if row.status != IN_PROGRESS:
             return status_body("already_completed", self._token(row))
         return survey, row

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -115,7 +116,7 @@ def test_a_real_target_needs_its_key_in_the_named_environment_variable(tmp_path:
 
 
 def test_record_keeps_every_exchange_and_no_secret_reaches_any_output(tmp_path: Path) -> None:
-    secret = "sk-live-7f3a9c1e5b2d4f6a8c0e"
+    secret = "sk-test-" + secrets.token_hex(12)  # made up per run; must never reach an output
     recording = tmp_path / "rec.jsonl"
     out = loadtest("run", str(SMOKE), "--respondents", "30", "--record", str(recording),
                    "--reports", str(tmp_path / "r"), env={"LOADTEST_API_KEY": secret})
