@@ -142,3 +142,33 @@ def test_the_pool_caps_connections_and_queues_the_rest() -> None:
 
     run_with_server(handler, client)
     assert peak == 3
+
+
+def test_tls_targets_work_with_the_context_given(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    client_ctx = ssl.create_default_context(cafile=str(cert))
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecure")
+        await writer.drain()
+        writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=server_ctx)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            reply = await Transport(f"https://127.0.0.1:{port}", ssl_context=client_ctx).send(GET)
+            assert (reply.status, reply.body) == (200, b"secure")
+            with pytest.raises(TransportError):  # an untrusted certificate is refused, not ignored
+                await Transport(f"https://127.0.0.1:{port}").send(GET)
+
+    asyncio.run(main())
