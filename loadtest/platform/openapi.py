@@ -204,9 +204,75 @@ def openapi_document(survey_ids: list[int]) -> dict[str, Any]:
                 }
             },
             "/openapi.json": {"get": {"summary": "this document", "responses": admin_json}},
+            **_panel_paths(),
         },
         "components": {
-            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "api-key"}},
-            "schemas": {"ErrorEnvelope": _ERROR, "PageResponse": _PAGE, "NoPrevious": _NO_PREVIOUS},
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "api-key"},
+                "panelKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key",
+                             "description": "base64 of the panel API key (or the key itself in the api_key query)"},
+            },
+            "schemas": {"ErrorEnvelope": _ERROR, "PageResponse": _PAGE, "NoPrevious": _NO_PREVIOUS,
+                        "PanelErrors": _PANEL_ERRORS, "PanelData": _PANEL_DATA},
+        },
+    }
+
+
+_PANEL_ERRORS = {
+    "type": "object",
+    "required": ["errors"],
+    "properties": {"errors": {"type": "array", "items": {"type": "string"}},
+                   "meta": {"type": "object", "properties": {"hints": {"type": "array", "items": {"type": "string"}},
+                                                             "warnings": {"type": "array", "items": {"type": "string"}}}}},
+}
+_PANEL_DATA = {"type": "object", "required": ["data"], "properties": {"data": {}, "meta": {"type": "object"}}}
+_ENC = {"name": "enc", "in": "query", "required": True, "schema": {"type": "string"},
+        "description": "digest of the URL as sent (without enc) + raw body + secret (sha3-256 hex by default)"}
+
+
+def _panel_op(summary: str, ok: str = "200", body: bool = False, path_id: str | None = None) -> dict[str, Any]:
+    params = [_ENC]
+    if path_id:
+        params = [{"name": path_id, "in": "path", "required": True, "schema": {"type": "string"}}, _ENC]
+    responses: dict[str, Any] = {ok: _json({"$ref": "#/components/schemas/PanelData"}, "ok") if ok != "204"
+                                 else {"description": "recorded"}}
+    for code in ("400", "401", "403", "404", "422", "429"):
+        responses[code] = _json({"$ref": "#/components/schemas/PanelErrors"}, "errors envelope")
+    op: dict[str, Any] = {"summary": summary, "security": [{"panelKey": []}], "parameters": params,
+                          "responses": responses}
+    if body:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+    return op
+
+
+def _panel_paths() -> dict[str, Any]:
+    v1 = "/api/external/v1"
+    redirect = _panel_op("record a respondent result (redirect form; enc only, no key)")
+    redirect["security"] = []
+    redirect["parameters"] = [
+        {"name": "result", "in": "query", "required": True, "schema": {"type": "integer", "enum": [3, 4, 5, 10]}},
+        {"name": "transaction_id", "in": "query", "required": True, "schema": {"type": "string"}},
+        {"name": "reason", "in": "query", "required": False, "schema": {"type": "string"}},
+        _ENC,
+    ]
+    return {
+        "/respondent_result/": {"get": redirect},
+        "/respondent_result/callbacks/": {"post": _panel_op("record a respondent result (postback)", "204", True)},
+        f"{v1}/surveys": {"get": _panel_op("list DIY surveys"), "post": _panel_op("create a survey", "201", True)},
+        f"{v1}/surveys/{{surveyId}}": {
+            "get": _panel_op("get a survey", path_id="surveyId"),
+            "put": _panel_op("update a survey", body=True, path_id="surveyId"),
+            "delete": _panel_op("delete a survey", path_id="surveyId"),
+        },
+        **{f"{v1}/surveys/{{surveyId}}/{action}": {"post": _panel_op(f"{action} a survey", path_id="surveyId")}
+           for action in ("start", "pause", "complete")},
+        f"{v1}/surveys/{{surveyId}}/transactions": {"post": _panel_op("list a survey's transactions", path_id="surveyId")},
+        f"{v1}/surveys/{{surveyId}}/quotas": {
+            "get": _panel_op("list a survey's quotas", path_id="surveyId"),
+            "post": _panel_op("create a quota (nested mode, one question)", "201", True, path_id="surveyId"),
+        },
+        f"{v1}/quotas/{{quotaId}}": {
+            "put": _panel_op("update a quota", body=True, path_id="quotaId"),
+            "delete": _panel_op("delete a quota", path_id="quotaId"),
         },
     }

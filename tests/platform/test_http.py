@@ -181,7 +181,8 @@ def test_admin_stats_health_and_openapi(client: httpx.Client) -> None:
     spec = client.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.")
     assert {"/a/api/v2/surveys/{surveyId}/take", "/a/api/v2/surveys/{surveyId}/submit-page",
-            "/a/api/v2/surveys/{surveyId}/previous-page", "/__admin/stats"} <= set(spec["paths"])
+            "/a/api/v2/surveys/{surveyId}/previous-page", "/__admin/stats", "/respondent_result/callbacks/",
+            "/api/external/v1/surveys/{surveyId}/transactions"} <= set(spec["paths"])
 
 
 async def _race_one(client: httpx.AsyncClient, index: int) -> str:
