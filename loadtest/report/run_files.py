@@ -7,7 +7,6 @@ mid-run loses at most the respondents that were still in flight.
 from __future__ import annotations
 
 import datetime
-from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
@@ -31,10 +30,10 @@ def new_run_dir(reports: Path, name: str, seed: int) -> Path:
     raise RuntimeError(f"cannot make a run directory under {reports}")
 
 
-def respondent_line(result: RespondentResult, timings: dict[str, float]) -> dict[str, Any]:
-    doc = asdict(result)
-    doc["timings"] = timings
-    return doc
+def respondent_line(result: RespondentResult, timings: dict[str, float]) -> bytes:
+    """One JSON line. orjson serialises the dataclass itself (dataclasses.asdict deep-copies it
+    first, which cost ~60 us per request on the bench); the timings are spliced in after."""
+    return orjson.dumps(result)[:-1] + b',"timings":' + orjson.dumps(timings) + b"}\n"
 
 
 class RespondentLog:
@@ -43,7 +42,7 @@ class RespondentLog:
         self._file: IO[bytes] = path.open("ab")
 
     def write(self, result: RespondentResult, timings: dict[str, float]) -> None:
-        self._file.write(orjson.dumps(respondent_line(result, timings)) + b"\n")
+        self._file.write(respondent_line(result, timings))
         self._file.flush()
 
     def flush(self) -> None:
