@@ -1,0 +1,189 @@
+"""The engine's per-request CPU without sockets: EngineRun driving completers against recorded replies.
+
+    .venv/bin/python bench/engine_logic_cost.py [--requests 40000]
+
+Starts `loadtest mock` on bench/surveys/bench.toml just long enough to record one respondent's
+four replies (take, 2 x success, survey_complete), stops it, then runs the real EngineRun +
+Population(completer, think_scale 0) + respondents.jsonl log in this process, pinned to core 1,
+with loadtest.engine.run.Transport replaced by a replay of those replies (no sockets, no event
+loop I/O: `send` returns at once). CPU time per request (time.process_time) is then the cost of
+everything above the transport: flow, page parsing, persona, answers, metrics, the log, the
+engine's own loop. Set beside bench/client_cost.py's end-to-end figure, the difference is the
+transport + event loop + kernel. Variants size suggested changes by patching from outside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import shlex
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import ClassVar
+
+import anyio
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import client_cost
+import engine_client
+
+import loadtest.engine.run as run_mod
+from loadtest.core.flow import Reply, Request
+from loadtest.report.run_files import RespondentLog
+
+BASE = f"/a/api/v2/surveys/{client_cost.SURVEY_ID}"
+START, END = "<!-- engine-logic-cost:start -->", "<!-- engine-logic-cost:end -->"
+
+
+def record(url: str) -> list[tuple[int, dict[str, str], bytes]]:
+    """One respondent's replies: take, then submit-page (first answer of each question) to the end."""
+    replies = []
+    headers = {"api-key": client_cost.API_KEY, "accept": "application/json"}
+    req = urllib.request.Request(f"{url}{BASE}/take", headers=headers)
+    for _ in range(10):
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            body = resp.read()
+            h = {k.lower(): v for k, v in resp.headers.items()}
+            replies.append((resp.status, h, body))
+        page = json.loads(body)["response"]
+        if page["status"] == "survey_complete":
+            return replies
+        form = {f"u_{q['json']['id']}": str(q["json"]["answers"][0]["id"]) for q in page["questions"]}
+        req = urllib.request.Request(f"{url}{BASE}/submit-page", data=json.dumps(form).encode(), method="POST",
+                                     headers={**headers, "content-type": "application/json",
+                                              "x-survey-token": h["x-survey-token"]})
+    raise SystemExit("no survey_complete after 10 pages")
+
+
+class ReplayTransport:
+    """Stands in for loadtest.engine.transport.Transport: reply k of the recording for the k-th
+    request of a respondent, told apart by the token it echoes ("r1", "r2", ...)."""
+
+    replies: ClassVar[list[tuple[int, dict[str, str], bytes]]] = []
+
+    def __init__(self, base_url: str, timeout_s: float = 10.0) -> None:
+        self.sent = 0
+
+    async def send(self, request: Request) -> Reply:
+        self.sent += 1
+        if request.step == "take":
+            k = 0
+        else:
+            token = next(v for n, v in request.headers if n == "x-survey-token")
+            k = int(token[1:])
+        status, headers, body = self.replies[k]
+        return Reply(status=status, headers={**headers, "x-survey-token": f"r{k + 1}"}, body=body, elapsed_s=0.001)
+
+    async def aclose(self) -> None:
+        pass
+
+
+def unfrozen_parse_reply():
+    """loadtest.core.page with its dataclasses declared slots=True but not frozen (frozen ones set
+    every field through object.__setattr__ in __init__), compiled from the package's own source."""
+    import types
+
+    from loadtest.core import page
+
+    src = Path(page.__file__).read_text().replace("@dataclass(frozen=True, slots=True)", "@dataclass(slots=True)")
+    mod = types.ModuleType("bench_page_unfrozen")
+    sys.modules[mod.__name__] = mod  # dataclasses looks the module up
+    exec(compile(src, page.__file__, "exec"), mod.__dict__)  # noqa: S102  (our own source, patched)
+    return mod.parse_reply
+
+
+VARIANTS = {
+    "as is": set(),
+    "no respondent log": {"no log"},
+    "shallow log": {"shallow log"},
+    "page dataclasses not frozen": {"unfrozen"},
+    "shallow log + not frozen": {"shallow log", "unfrozen"},
+}
+
+
+def measure(requests: int, variant: str) -> tuple[float, int]:
+    import loadtest.core.flow as flow_mod
+
+    changes = VARIANTS[variant]
+    run_mod.Transport = ReplayTransport  # type: ignore[misc,assignment]
+    original_parse = flow_mod.parse_reply
+    if "unfrozen" in changes:
+        flow_mod.parse_reply = unfrozen_parse_reply()
+    fd, path = tempfile.mkstemp(prefix="engine-logic-", suffix=".jsonl")
+    os.close(fd)
+    log = None if "no log" in changes else RespondentLog(Path(path))
+    respondents = requests // len(ReplayTransport.replies)
+    engine = engine_client.build("http://127.0.0.1:9", client_cost.API_KEY, 600.0, 32, log)
+    engine.load = dataclasses.replace(engine.load, respondents=respondents)
+    if "shallow log" in changes and log is not None:
+        engine.on_result = engine_client.shallow_writer(log)
+    try:
+        t0 = time.process_time()
+        metrics = anyio.run(engine.run)
+        cpu = time.process_time() - t0
+    finally:
+        flow_mod.parse_reply = original_parse
+        if log is not None:
+            log.close()
+        os.unlink(path)
+    assert metrics.outcomes == {"survey_complete": respondents}, metrics.outcomes
+    return cpu, metrics.total_requests
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--requests", type=int, default=40000)
+    parser.add_argument("--repeat", type=int, default=5, help="best of this many (default 5)")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
+    args = parser.parse_args()
+    os.sched_setaffinity(0, {int(client_cost.CLIENT_CORE)})
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-logic-"))
+    server, url = client_cost.start_server(tmp / "bench.db")
+    try:
+        ReplayTransport.replies = record(url)
+    finally:
+        client_cost.stop(server)
+    print(f"recorded {len(ReplayTransport.replies)} replies per respondent; "
+          f"{args.requests:,} requests per measurement, best of {args.repeat}")
+    engine_client.warm_up({"en"})
+    for variant in VARIANTS:
+        measure(4000, variant)  # warm caches, first-call costs
+    results = {}
+    for variant in VARIANTS:
+        results[variant] = 1e6 * min(cpu / n for cpu, n in (measure(args.requests, v) for v in [variant] * args.repeat))
+        print(f"{variant:<30} {results[variant]:7.1f} µs CPU per request", flush=True)
+    base = results["as is"]
+    lines = [
+        f"Run {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; {client_cost.machine()}.",
+        "",
+        "```",
+        shlex.join([".venv/bin/python", "bench/engine_logic_cost.py", *sys.argv[1:]]),
+        "```",
+        "",
+        ("EngineRun + Population(completer, think_scale 0) + respondents.jsonl in one process pinned to core "
+        f"{client_cost.CLIENT_CORE}, 32 workers, with the transport replaced by a replay of one recorded respondent "
+        "(take, 2 x success, survey_complete; no sockets, `send` returns at once): the CPU per request of "
+        "everything above the transport. bench/client_cost.py's end-to-end engine figure minus this is "
+        "transport + event loop + kernel. Variants patch the package from outside to size a suggested change; "
+        f"best of {args.repeat} runs of {args.requests:,} requests."),
+        "",
+        "| variant | µs CPU/request | saves |",
+        "|---|---:|---:|",
+        *(f"| {v} | {us:.1f} | {base - us:+.1f} |" if v != "as is" else f"| {v} | {us:.1f} | |"
+          for v, us in results.items()),
+    ]
+    if not args.no_write:
+        client_cost.write_results("\n".join(lines), START, END, "Engine CPU per request above the transport")
+        print(f"wrote {client_cost.RESULTS.relative_to(client_cost.ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
