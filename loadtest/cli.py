@@ -38,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--record", type=Path, default=None, metavar="FILE",
                      help="write every request and reply (secrets redacted) as JSON lines, for replay")
     run.add_argument("--reports", type=Path, default=Path("reports"), metavar="DIR", help="where run folders go")
+    loc = sub.add_parser("locust", help="run a scenario with Locust (web UI by default; options pass through)",
+                         prefix_chars="+")
+    loc.add_argument("scenario", type=Path, metavar="SCENARIO")
+    loc.add_argument("locust_args", nargs=argparse.REMAINDER, metavar="LOCUST OPTIONS",
+                     help="passed to locust as they are, e.g. --headless -u 50 -r 10 -t 60s")
     return parser
 
 
@@ -102,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
             return _mock(args)
         if args.command == "run":
             return _run(args)
+        if args.command == "locust":
+            from loadtest.locust_driver.command import run_locust
+
+            return run_locust(args.scenario, args.locust_args)
     except BadInput as exc:
         print(exc, file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -85,7 +85,9 @@ class Metrics:
         p = self.personas.setdefault(result.persona, {"respondents": 0, "outcomes": Counter(), "unexpected": 0})
         p["respondents"] += 1
         p["outcomes"][outcome] += 1
-        bad = not result.expected or bool(result.checks)
+        # A respondent cut off by the end of the run (Locust's -t, a stop) is reported as
+        # incomplete, not as a failed check: it did nothing wrong.
+        bad = outcome != "incomplete" and (not result.expected or bool(result.checks))
         if bad:
             p["unexpected"] += 1
             self.unexpected += 1

@@ -1,0 +1,73 @@
+"""The Locust user: one respondent after another, walked by the same core and personas as the
+engine. Requests go through Locust's FastHttpSession, named by step; an unexpected outcome or a
+failed check marks that request failed, named after the check; expected outcomes (a screenout's
+`terminated`, a quota chaser's `quota_full`) are successes."""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+import gevent
+from locust import FastHttpUser, constant, task
+
+from loadtest.core.errors import TransportError
+from loadtest.core.flow import CheckFailed, Event, FlowTarget, Reply, RespondentFailed, RespondentFlow
+from loadtest.locust_driver.state import DriverState
+
+__all__ = ["RespondentUser"]
+
+
+def _failure(events: list[Event]) -> str | None:
+    for e in events:
+        if isinstance(e, CheckFailed):
+            return f"check {e.name}: {e.detail}"
+        if isinstance(e, RespondentFailed):
+            return f"{e.blame} {e.error}: {e.message}"
+    return None
+
+
+class RespondentUser(FastHttpUser):
+    wait_time = constant(0)  # think time comes from the personas, per question
+    state: ClassVar[DriverState | None] = None  # set by the locustfile when Locust starts
+
+    @task
+    def respondent(self) -> None:
+        st = self.state
+        assert st is not None, "the locustfile sets RespondentUser.state"
+        entry, persona = st.population.respondent(st.next_index())
+        flow = RespondentFlow(persona, FlowTarget(entry.survey_id, st.api_key, st.host, st.follow), entry.name)
+        began = time.monotonic()
+        think = 0.0
+        request = flow.start()
+        try:
+            while request is not None:
+                if flow.result.requests > st.scenario.max_requests_per_respondent:
+                    flow.fail(TransportError("too many requests for one respondent"), blame="script")
+                    break
+                if request.think_s > 0:
+                    think += request.think_s
+                    gevent.sleep(request.think_s)
+                sent = time.perf_counter()
+                with self.client.request(request.method, request.url, name=request.step, headers=dict(request.headers),
+                                         data=request.body or None, catch_response=True) as resp:
+                    elapsed = time.perf_counter() - sent
+                    at = time.monotonic() - st.t0
+                    if not resp.status_code:  # no reply at all
+                        st.metrics.request(request.step, elapsed, elapsed, 0, at)
+                        flow.fail(TransportError(str(resp.error)))
+                        resp.failure(f"transport: {resp.error}")
+                        break
+                    st.metrics.request(request.step, elapsed, elapsed, resp.status_code, at)
+                    headers = {k.lower(): v for k, v in (resp.headers or {}).items()}
+                    events, request = flow.receive(Reply(resp.status_code, headers, resp.content or b"", elapsed))
+                    problem = _failure(events)
+                    if problem:
+                        resp.failure(problem)
+                    else:
+                        resp.success()
+        finally:  # also when Locust stops this user mid-respondent: it is counted, never lost
+            if flow.result.outcome is None:
+                flow.result.outcome = "incomplete"
+            st.finished(flow.result, {"start_s": round(began - st.t0, 4), "duration_s": round(time.monotonic() - began, 4),
+                                      "think_s": round(think, 4)})

@@ -1,0 +1,30 @@
+"""`loadtest locust` headless: Locust in a subprocess, our users, the embedded platform."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from tests.e2e.test_run import SMOKE, loadtest, scenario_variant, summary
+
+
+def test_a_headless_locust_run_uses_our_personas_and_writes_the_same_summary(tmp_path: Path) -> None:
+    out = loadtest("locust", str(SMOKE), "--headless", "-u", "20", "-r", "20", "-t", "10s", "--only-summary",
+                   "--reports", str(tmp_path / "r"), "--csv", str(tmp_path / "loc"), timeout=120)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    s = summary(tmp_path / "r")
+    assert s["driver"] == "locust" and s["passed"] and s["unexpected"] == 0 and s["respondents"] > 20
+    finished = {k: v for k, v in s["outcomes"].items() if k != "incomplete" and v}
+    assert "survey_complete" in finished and "terminated" in finished
+    for step in ("take", "submit-page"):
+        # Locust's own count and ours, taken at the same moment, are of the same requests.
+        assert s["locust_stats"][step] == {"count": s["requests"][step]["count"], "failures": 0}
+        assert s["requests"][step]["count"] > 0
+    with (tmp_path / "loc_stats.csv").open() as f:  # and Locust's own reports name requests by step
+        assert {"take", "submit-page"} <= {row["Name"] for row in csv.DictReader(f)}
+
+
+def test_a_bad_scenario_exits_2_before_locust_starts(tmp_path: Path) -> None:
+    scenario = scenario_variant(tmp_path, SMOKE, **{'model = "closed"': 'model = "never"'})
+    out = loadtest("locust", str(scenario), "--headless", "-t", "1s")
+    assert out.returncode == 2 and out.stderr.strip().endswith("load.model: expected one of closed, open (got 'never')")
