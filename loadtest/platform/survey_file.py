@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, get_args
+from typing import get_args
 
-from loadtest.tomlcheck import MISSING, TomlError, TomlReader
+from loadtest.tomlcheck import TomlError, TomlReader
 from loadtest.platform.model import (
     Answer,
     Page,
