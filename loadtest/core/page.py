@@ -37,8 +37,8 @@ def excerpt(body: bytes, limit: int = 160) -> str:
     return " ".join(text.split()) + ("…" if len(body) > limit else "")
 
 
-@dataclass(frozen=True, slots=True)
-class FormParam:
+@dataclass(slots=True)
+class FormParam:  # not frozen: built on every reply, and frozen fields cost a setattr each (bench)
     prefix: str
     id_type: str
     required: bool
@@ -46,7 +46,7 @@ class FormParam:
     rules: dict[str, Any]  # the whole formParam object: lengths, ranges, counts, date parts, total
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Choice:
     id: int
     text: str
@@ -55,7 +55,7 @@ class Choice:
     value: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Question:
     id: int
     type: str
@@ -74,7 +74,7 @@ class ApiError:
     code: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PageReply:
     http_status: int
     status: str

@@ -150,6 +150,8 @@ class Persona:
         self.checks: list[FailedCheck] = []
         self.statuses: list[str] = []
         self.passwords_sent = 0
+        raw = self.params.get("answers") or {}
+        self._pinned = {int(k): str(v) for k, v in raw.items()}  # once, not on every page
 
     # --- what the flow calls ----------------------------------------------------------------
     def entry(self) -> Take:
@@ -193,15 +195,11 @@ class Persona:
     def fill(self, page: PageReply, overrides: dict[str, Any] | None = None, straightline: bool = False) -> dict[str, Any]:
         """Valid answers to every question on the page. `overrides` maps question id -> answer id
         (from the scenario, e.g. the screener answer a screenout persona gives)."""
-        chosen = {**self._configured_answers(), **(overrides or {})}
+        chosen = {**self._pinned, **overrides} if overrides else self._pinned
         form: dict[str, Any] = {}
         for q in page.questions:
             form.update(self.r.answers.answer(q, prefer=chosen.get(q.id), straightline=straightline))
         return form
-
-    def _configured_answers(self) -> dict[int, str]:
-        raw = self.params.get("answers") or {}
-        return {int(k): str(v) for k, v in raw.items()}
 
     # --- default rules: gates every persona passes the same way --------------------------------
     @rule(status="authentication_required")
