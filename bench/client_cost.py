@@ -37,10 +37,8 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.metadata
 import json
 import os
-import platform
 import resource
 import shlex
 import shutil
@@ -55,15 +53,15 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import results
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 PY = str(ROOT / ".venv" / "bin" / "python")
 SURVEY_FILE = BENCH / "surveys" / "bench.toml"
 SURVEY_ID = 900001
 API_KEY = "loadtest-local-key"
-RESULTS = BENCH / "RESULTS.md"
 SERVER_CORE, CLIENT_CORE = "0", "1"
-START, END = "<!-- client-cost:start -->", "<!-- client-cost:end -->"
 GOAL_VS_FAST, GOAL_VS_WRK = 0.25, 3.0
 STARTUP_S = 8.0  # the most a client may take from launch to its first request
 TAIL_S = 5.0  # margin: a client is told to stop when the window closes, and stops by itself after this
@@ -313,11 +311,7 @@ def check(run: Run, concurrency: int) -> list[str]:
 
 # --- report -----------------------------------------------------------------------------------
 def machine() -> str:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), "unknown CPU")
-    wrk_v = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False).stdout.split()[1]
-    versions = ", ".join(f"{p} {importlib.metadata.version(p)}" for p in ("granian", "locust", "aiohttp"))
-    return f"nproc {os.cpu_count()}, {cpu}, Python {platform.python_version()}, {versions}, wrk {wrk_v}; {source()}"
+    return f"{results.machine(('granian', 'locust', 'aiohttp'))}; {source()}"
 
 
 def source() -> str:
@@ -463,19 +457,6 @@ def report(runs: list[Run], args: argparse.Namespace, machine_line: str) -> tupl
     return "\n".join(lines), ok
 
 
-def write_results(body: str, start: str = START, end: str = END,
-                  title: str = "Client CPU per request (respondent flow)") -> None:
-    """Replace (or append) the section between the start and end markers; other sections stay as they are."""
-    section = f"{start}\n## {title}\n\n{body}\n{end}"
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if start in text and end in text:
-        before, rest = text.split(start, 1)
-        text = before + section + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seconds", type=float, default=10, help="measured window per client run (default 10)")
@@ -533,8 +514,8 @@ def main() -> int:
     print()
     print(body)
     if not args.no_write:
-        write_results(body)
-        print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+        results.write_section("client-cost", "Client CPU per request (respondent flow)", body)
+        print(f"\nwrote {results.RESULTS.relative_to(ROOT)}")
     return 0 if ok else 1  # correctness only; the goal check is in the text
 
 

@@ -31,6 +31,7 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import client_cost
+import results as bench_results
 import engine_client
 
 import loadtest.engine.run as run_mod
@@ -38,7 +39,6 @@ from loadtest.core.flow import Reply, Request
 from loadtest.report.run_files import RespondentLog
 
 BASE = f"/a/api/v2/surveys/{client_cost.SURVEY_ID}"
-START, END = "<!-- engine-logic-cost:start -->", "<!-- engine-logic-cost:end -->"
 
 
 def record(url: str) -> list[tuple[int, dict[str, str], bytes]]:
@@ -180,7 +180,7 @@ def main() -> int:
           for v, us in results.items()),
     ]
     if not args.no_write:
-        client_cost.write_results("\n".join(lines), START, END, "Engine CPU per request above the transport")
+        bench_results.write_section("engine-logic-cost", "Engine CPU per request above the transport", "\n".join(lines))
         print(f"wrote {client_cost.RESULTS.relative_to(client_cost.ROOT)}")
     return 0
 

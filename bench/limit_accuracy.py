@@ -13,14 +13,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
-import os
-import platform as pyplatform
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import results  # noqa: E402  (bench/results.py: this script's folder is on sys.path)
 
 from loadtest.core.panel import Signer  # noqa: E402
 from loadtest.embedded import embedded_platform  # noqa: E402
@@ -29,8 +29,6 @@ from loadtest.engine.panel_client import PanelClient  # noqa: E402
 from loadtest.engine.panel_http import PanelHttp  # noqa: E402
 from loadtest.platform.theoremreach import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET  # noqa: E402
 
-RESULTS = ROOT / "bench" / "RESULTS.md"
-START, END = "<!-- limit-accuracy:start -->", "<!-- limit-accuracy:end -->"
 RATE = 10.0
 
 
@@ -63,16 +61,6 @@ def figures(client: PanelClient, limiter: Limiter | None) -> dict[str, object]:
     return out
 
 
-def write(section: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if START in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
@@ -96,12 +84,7 @@ def main() -> None:
     print("PASS" if ok else "MISS")
     if args.no_write:
         return
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "?")
-    section = f"""{START}
-## Limit accuracy (panel callbacks, single process)
-
-{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC · {os.cpu_count()} cores, {cpu} · Python {pyplatform.python_version()}
+    body = f"""{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; {results.machine()}
 
 Command: `.venv/bin/python bench/limit_accuracy.py --seconds {args.seconds:g}`
 
@@ -115,9 +98,8 @@ permits granted divided by the time between the first and the last; the platform
 requests per second per key (a 1-second burst) and answers 429 with Retry-After beyond that.
 With limiting off the same callbacks run into those 429s: the client counts them and honours
 Retry-After by pausing all its requests to the panel; the last column says how many were
-delivered within the retry budget (6 attempts each).
-{END}"""
-    write(section)
+delivered within the retry budget (6 attempts each)."""
+    results.write_section("limit-accuracy", "Limit accuracy (panel callbacks, single process)", body)
 
 
 if __name__ == "__main__":

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.metadata
 import json
 import os
-import platform
 import re
 import shlex
 import shutil
@@ -33,17 +31,17 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
+import results
+
 ROOT = Path(__file__).resolve().parent.parent
 SURVEY_FILE = ROOT / "bench" / "surveys" / "bench.toml"
 SURVEY_ID = 900001
 LUA = ROOT / "bench" / "capacity.lua"
-RESULTS = ROOT / "bench" / "RESULTS.md"
 API_KEY = "loadtest-local-key"
 SERVER_CORE, LOAD_CORE = "0", "1"
 GOAL = 0.40
 WARMUP_S = 2
 SATURATED = 0.90  # server CPU share below which a static run was not server-bound
-START, END = "<!-- platform-capacity:start -->", "<!-- platform-capacity:end -->"
 
 
 # --- server ---------------------------------------------------------------------------------
@@ -138,14 +136,6 @@ def check(mode: str, r: dict, stats: dict, connections: int) -> list[str]:
 
 
 # --- report ---------------------------------------------------------------------------------
-def machine() -> str:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), "unknown CPU")
-    wrk_v = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[1]
-    return (f"nproc {os.cpu_count()}, {cpu}, Python {platform.python_version()}, "
-            f"granian {importlib.metadata.version('granian')}, wrk {wrk_v}")
-
-
 def row(name: str, r: dict, ratio: str = "") -> str:
     return (f"| {name} | {r['rps']:,.0f} | {ratio} | {r['p50_us'] / 1000:.2f} | {r['p99_us'] / 1000:.2f} "
             f"| {100 * r['server_cpu']:.0f}% | {r['rps'] / r['server_cpu']:,.0f} "
@@ -173,7 +163,7 @@ def report(rounds: list[tuple[dict, dict]], args: argparse.Namespace) -> tuple[s
     ok = all(not s["problems"] and not f["problems"] for s, f in rounds)
     db_parent = args.db_dir or tempfile.gettempdir()
     lines = [
-        f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}.",
+        f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; {results.machine()}.",
         "",
         "```",
         shlex.join([".venv/bin/python", "bench/platform_capacity.py", *sys.argv[1:]]),
@@ -218,17 +208,6 @@ def report(rounds: list[tuple[dict, dict]], args: argparse.Namespace) -> tuple[s
     return "\n".join(lines), ok
 
 
-def write_results(body: str) -> None:
-    section = f"{START}\n## Platform capacity\n\n{body}\n{END}"
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        text = before + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seconds", type=int, default=10, help="duration of each measured run (default 10)")
@@ -264,8 +243,8 @@ def main() -> int:
     print()
     print(body)
     if not args.no_write:
-        write_results(body)
-        print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+        results.write_section("platform-capacity", "Platform capacity", body)
+        print(f"\nwrote {results.RESULTS.relative_to(ROOT)}")
     return 0 if ok else 1
 
 
