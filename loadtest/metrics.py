@@ -5,6 +5,9 @@ processes). Two per step: `service` (request written -> reply complete) and `cor
 the request was meant to be sent: an open-model arrival, or the previous reply plus think time).
 The gap between them is coordinated omission: time a request spent waiting to even start.
 Pass/fail decisions use these, never Locust's rounded figures.
+
+`export()` / `absorb()` carry a Metrics between processes (Locust workers to the master) as plain
+values with the histograms HDR-encoded, so the master's percentiles are those of all samples.
 """
 
 from __future__ import annotations
@@ -115,6 +118,51 @@ class Metrics:
                    "unexpected": p["unexpected"]}
             for name, p in sorted(self.personas.items())
         }
+
+    # --- between processes -----------------------------------------------------------------------
+    def export(self, timeline_base: int = 0) -> dict[str, Any]:
+        """Plain values (msgpack-able, string keys). Timeline seconds are shifted by
+        `timeline_base` (the sender's start, in epoch seconds) so a receiver can rebase them."""
+        return {
+            "steps": {name: {"service": s.service.encode(), "corrected": s.corrected.encode(), "count": s.count,
+                             "failures": s.failures, "statuses": {str(k): v for k, v in s.statuses.items()}}
+                      for name, s in self.steps.items()},
+            "timeline": {str(timeline_base + sec): {step: list(cf) for step, cf in steps.items()}
+                         for sec, steps in self.timeline.items()},
+            "outcomes": dict(self.outcomes), "statuses": dict(self.statuses),
+            "personas": {name: {"respondents": p["respondents"], "outcomes": dict(p["outcomes"]),
+                                "unexpected": p["unexpected"]} for name, p in self.personas.items()},
+            "errors_by_blame": dict(self.errors_by_blame), "checks": dict(self.checks),
+            "respondents": self.respondents, "unexpected": self.unexpected, "dropped_arrivals": self.dropped_arrivals,
+        }
+
+    def absorb(self, data: dict[str, Any], timeline_base: int = 0) -> None:
+        """Add an exported Metrics to this one (histograms merged, counters summed)."""
+        for name, d in data["steps"].items():
+            s = self.steps[name]
+            if d["count"]:
+                s.service.add(HdrHistogram.decode(d["service"]))
+                s.corrected.add(HdrHistogram.decode(d["corrected"]))
+            s.count += d["count"]
+            s.failures += d["failures"]
+            s.statuses.update({int(k): v for k, v in d["statuses"].items()})
+        for sec, steps in data["timeline"].items():
+            for step, (count, failed) in steps.items():
+                bucket = self.timeline[int(sec) - timeline_base][step]
+                bucket[0] += count
+                bucket[1] += failed
+        self.outcomes.update(data["outcomes"])
+        self.statuses.update(data["statuses"])
+        for name, d in data["personas"].items():
+            p = self.personas.setdefault(name, {"respondents": 0, "outcomes": Counter(), "unexpected": 0})
+            p["respondents"] += d["respondents"]
+            p["outcomes"].update(d["outcomes"])
+            p["unexpected"] += d["unexpected"]
+        self.errors_by_blame.update(data["errors_by_blame"])
+        self.checks.update(data["checks"])
+        self.respondents += data["respondents"]
+        self.unexpected += data["unexpected"]
+        self.dropped_arrivals += data["dropped_arrivals"]
 
     @property
     def total_requests(self) -> int:

@@ -34,10 +34,10 @@ from loadtest.platform.theoremreach import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_
 from loadtest.recording import Recorder
 from loadtest.report.run_files import RespondentLog, new_run_dir, write_summary
 from loadtest.scenario import Scenario, ScenarioError, load_scenario
-from loadtest.thresholds import evaluate
+from loadtest.summary import build_summary, print_summary
 from loadtest.usage import BadInput
 
-__all__ = ["RunOptions", "run", "summarize"]
+__all__ = ["RunOptions", "run"]
 
 
 @dataclasses.dataclass
@@ -116,8 +116,8 @@ def run(opts: RunOptions, out: Any = sys.stdout) -> int:
         log.close()
         if recorder is not None:
             recorder.close()
-    summary = summarize(sc, engine, metrics, url_shown="embedded" if sc.target == "embedded" else sc.target,
-                        limits=limiters.summary(), panel=panel_report)
+    summary = build_summary(sc, metrics, target="embedded" if sc.target == "embedded" else sc.target,
+                            duration_s=engine.elapsed_s, driver="engine", limits=limiters.summary(), panel=panel_report)
     summary["run_dir"] = str(run_dir)
     write_summary(run_dir / "summary.json", summary)
     print_summary(summary, out)
@@ -191,50 +191,3 @@ async def _drive(engine: EngineRun, sc: Scenario, panel: PanelSession | None, ur
             reconciliation = await panel.reconcile(log.path)
             report = {"callbacks": panel.summary(), "reconciliation": reconciliation}
     return engine.metrics, report
-
-
-def summarize(sc: Scenario, engine: EngineRun, metrics: Metrics, url_shown: str,
-              limits: dict[str, Any] | None = None, panel: dict[str, Any] | None = None) -> dict[str, Any]:
-    outcomes = dict(sorted(metrics.outcomes.items()))
-    outcomes.setdefault("abandoned", 0)
-    summary: dict[str, Any] = {
-        "scenario": sc.name,
-        "scenario_file": str(sc.path),
-        "target": url_shown,
-        "seed": sc.seed,
-        "load": dataclasses.asdict(sc.load),
-        "duration_s": round(engine.elapsed_s, 3),
-        "respondents": metrics.respondents,
-        "requests": metrics.requests_summary(),
-        "outcomes": outcomes,
-        "statuses": dict(sorted(metrics.statuses.items())),
-        "personas": metrics.personas_summary(),
-        "unexpected": metrics.unexpected,
-        "checks_failed": dict(sorted(metrics.checks.items())),
-        "errors_by_blame": dict(sorted(metrics.errors_by_blame.items())),
-        "dropped_arrivals": metrics.dropped_arrivals,
-        "limits": limits or {},
-    }
-    if panel is not None:
-        summary["callbacks"] = panel["callbacks"]
-        summary["reconciliation"] = panel["reconciliation"]
-    summary["thresholds"] = evaluate(sc.thresholds, summary)
-    summary["passed"] = all(t["passed"] for t in summary["thresholds"])
-    return summary
-
-
-def print_summary(summary: dict[str, Any], out: Any) -> None:
-    p = print
-    p(f"\n{summary['scenario']}: {summary['respondents']} respondents in {summary['duration_s']:.1f}s "
-      f"against {summary['target']} (seed {summary['seed']})", file=out)
-    p(f"{'step':<15}{'count':>8}{'fail':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}", file=out)
-    for step, s in summary["requests"].items():
-        p(f"{step:<15}{s['count']:>8}{s['failures']:>6}{s['p50_ms']:>9.2f}{s['p95_ms']:>9.2f}"
-          f"{s['p99_ms']:>9.2f}{s['max_ms']:>9.2f}", file=out)
-    p("outcomes: " + ", ".join(f"{k} {v}" for k, v in summary["outcomes"].items() if v), file=out)
-    for t in summary["thresholds"]:
-        mark = "ok  " if t["passed"] else "FAIL"
-        p(f"  {mark} {t['name']}: {t['value']} (limit {t['limit']})", file=out)
-    if summary["checks_failed"]:
-        p("failed checks: " + ", ".join(f"{k} {v}" for k, v in summary["checks_failed"].items()), file=out)
-    p(f"{'PASSED' if summary['passed'] else 'FAILED'} -> {summary['run_dir']}", file=out)

@@ -37,7 +37,9 @@ def evaluate(th: Thresholds, summary: dict[str, Any]) -> list[dict[str, Any]]:
     if rec is not None:
         problems = sum(rec.get("problems", {}).values())
         add("panel_reconciliation", 0, problems, rec.get("passed", False))
-    respondents = summary["respondents"] or 1
+    # Shares are of respondents that reached an outcome: those cut off by the end of the run
+    # (`incomplete`, many in a short Locust -t run) say nothing about the survey's funnel.
+    respondents = (summary["respondents"] - summary["outcomes"].get("incomplete", 0)) or 1
     for outcome, (low, high) in th.outcome_share.items():
         share = round(summary["outcomes"].get(outcome, 0) / respondents, 6)
         if low is not None:

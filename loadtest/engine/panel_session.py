@@ -20,7 +20,7 @@ from loadtest.core.panel import Signer
 from loadtest.engine.diy_client import DiyClient, DiyError
 from loadtest.engine.limiter import Limiter
 from loadtest.engine.panel_client import PanelClient
-from loadtest.engine.panel_http import PanelHttp
+from loadtest.engine.panel_http import PanelHttp, PanelIO
 from loadtest.reconcile import reconcile
 from loadtest.scenario import PanelSettings
 
@@ -35,14 +35,15 @@ class PanelSession:
     base_url: str
     api_key: str
     secret: str
-    limiter: Limiter | None
+    limiter: Limiter | Any
+    io: PanelIO | None = None  # None: asyncio; the Locust driver passes its gevent I/O
     panel_surveys: dict[int, str] = field(default_factory=dict)  # respondent survey id -> panel survey id
 
     def __post_init__(self) -> None:
         s = self.settings
         self.signer = Signer(self.secret, algorithm=s.algorithm, encoding=s.encoding,  # type: ignore[arg-type]
                              parts=s.hashed, param=s.param, placement=s.placement)  # type: ignore[arg-type]
-        self.http = PanelHttp(limiter=self.limiter)
+        self.http = PanelHttp(limiter=self.limiter, io=self.io)
         self.callbacks = PanelClient(self.base_url, self.signer, self.api_key, self.http, mode=s.mode)  # type: ignore[arg-type]
         self.diy = DiyClient(self.base_url, self.signer, self.api_key, self.http)
         self._queue: asyncio.Queue[RespondentResult | None] = asyncio.Queue()

@@ -45,11 +45,20 @@ class RespondentLog:
         self._file.write(respondent_line(result, timings))
         self._file.flush()
 
+    def write_lines(self, lines: list[bytes]) -> None:
+        """Lines already made by respondent_line (a Locust worker's, shipped to the master)."""
+        self._file.write(b"".join(lines))
+        self._file.flush()
+
     def flush(self) -> None:
         self._file.flush()
 
     def close(self) -> None:
         self._file.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
 
 
 def write_summary(path: Path, summary: dict[str, Any]) -> None:
