@@ -1,64 +1,261 @@
 """The locustfile: `locust -f loadtest/locust_driver/locustfile.py --scenario FILE [locust options]`.
 
-Loads the scenario, prepares the respondents and hands them to RespondentUser. When the test
-stops, it writes reports/<run-id>/summary.json and respondents.jsonl (the schema `loadtest run`
-writes) and sets the exit code: 3 when a threshold or check failed.
+Loads the scenario, prepares the respondents and hands them to RespondentUser. Each test (a
+start..stop) writes reports/<run-id>/summary.json and respondents.jsonl (the schema `loadtest
+run` writes) and sets the exit code: 3 when a threshold or check failed.
+
+Start-time parameters (`--personas`, `--limits`, `--survey-id`) show in the web UI's form and
+can be changed before each start. Distributed (`--master` / `--worker`): the master shares each
+limit out among the connected workers (cluster.py), workers ship their samples and respondents
+to it, and at the stop the master waits for every worker's final report before it writes the
+summary, so no respondent is lost between the processes.
 """
 
 from __future__ import annotations
 
+import argparse
+import logging
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
+import gevent
 from locust import events
-from locust.runners import WorkerRunner
+from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
-from loadtest.locust_driver.state import DriverState, build_state
+from loadtest.locust_driver.cluster import MSG_FINAL, MSG_FINISH, MSG_SHARES, shares
+from loadtest.locust_driver.state import ProcessConfig, TestRun
 from loadtest.locust_driver.user import RespondentUser
-from loadtest.scenario import ScenarioError
+from loadtest.locust_driver.web_tabs import install_tabs
+from loadtest.platform.app import DEFAULT_API_KEY
+from loadtest.platform.theoremreach import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
+from loadtest.scenario import Scenario, ScenarioError, load_scenario
+from loadtest.scenario_overrides import OverrideError, apply_overrides, limits_text, mix_text
 
 __all__ = ["RespondentUser"]
 
-_state: dict[str, DriverState] = {}
+log = logging.getLogger("loadtest")
+logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per panel request drowns Locust's own
+FINAL_GRACE_S = 30.0  # on top of the callback drain, how long the master waits for a final report
+SHARE_CHECK_S = 0.5
+
+_process: dict[str, Any] = {"config": None, "run": None, "shares": {}}
+
+
+def _scenario_from_argv() -> Scenario | None:
+    """The scenario named on the command line, read early so the web UI's form can show its mix."""
+    peek = argparse.ArgumentParser(add_help=False)
+    peek.add_argument("--scenario", default=os.environ.get("LOADTEST_SCENARIO", ""))
+    known, _ = peek.parse_known_args()
+    try:
+        return load_scenario(known.scenario) if known.scenario else None
+    except ScenarioError:
+        return None  # reported properly at init
 
 
 @events.init_command_line_parser.add_listener
 def _options(parser: Any) -> None:
-    parser.add_argument("--scenario", default=os.environ.get("LOADTEST_SCENARIO", ""),
-                        help="loadtest scenario file (TOML)", include_in_web_ui=True)
-    parser.add_argument("--reports", default="reports", help="where the run folder goes")
+    sc = _scenario_from_argv()
+    group = parser  # Locust's own parser: argument groups do not take include_in_web_ui
+    group.add_argument("--scenario", default=os.environ.get("LOADTEST_SCENARIO", ""),
+                       help="loadtest scenario file (TOML)")
+    group.add_argument("--reports", default="reports", help="where the run folder goes")
+    group.add_argument("--personas", default=mix_text(sc) if sc else "", include_in_web_ui=True,
+                       help="persona mix: name=weight, comma separated (a persona not named keeps its weight)")
+    group.add_argument("--limits", default=limits_text(sc) if sc else "", include_in_web_ui=True,
+                       help="request-rate limits: name=requests per second, comma separated (0 removes one)")
+    group.add_argument("--survey-id", default=str(sc.survey_id) if sc else "", include_in_web_ui=True,
+                       help="the survey personas without a survey of their own take")
+    group.add_argument("--panel-drain", type=float, default=60.0,
+                       help="seconds the completion callbacks still queued at the stop may take")
+
+
+def _fail(message: str) -> None:
+    print(message, file=sys.stderr)
+    sys.exit(2)
+
+
+def _scenario_for_test(cfg: ProcessConfig, opts: Any) -> Scenario:
+    return apply_overrides(cfg.scenario, personas=opts.personas or "", limits=opts.limits or "",
+                           survey_id=opts.survey_id or "")
 
 
 @events.init.add_listener
 def _init(environment: Any, **_: Any) -> None:
     opts = environment.parsed_options
-    if not opts.scenario:
-        print("locust: --scenario: expected a loadtest scenario file", file=sys.stderr)
-        sys.exit(2)
-    if not environment.host:
-        print("locust: --host: expected the survey API's base URL (loadtest locust starts one for you)",
-              file=sys.stderr)
-        sys.exit(2)
     runner = environment.runner
-    worker = runner.worker_index if isinstance(runner, WorkerRunner) else 0
+    role = "master" if isinstance(runner, MasterRunner) else "worker" if isinstance(runner, WorkerRunner) else "local"
+    if role != "worker":  # a worker gets the scenario's parameters from its master at each start
+        if not opts.scenario:
+            _fail("locust: --scenario: expected a loadtest scenario file")
+        if not environment.host:
+            _fail("locust: --host: expected the survey API's base URL (loadtest locust starts one for you)")
     try:
-        state = build_state(opts.scenario, environment.host, opts.reports, worker)
-    except ScenarioError as exc:
-        print(exc, file=sys.stderr)
-        sys.exit(2)
-    RespondentUser.state = state
-    _state["run"] = state
+        sc = load_scenario(opts.scenario) if opts.scenario else None
+        if sc is not None:
+            apply_overrides(sc, opts.personas or "", opts.limits or "", opts.survey_id or "")
+    except (ScenarioError, OverrideError) as exc:
+        _fail(str(exc))
+    if sc is None:
+        _fail("locust --worker: --scenario: expected the same scenario file as the master's")
+    panel_key = os.environ.get(sc.panel.api_key_env, "") if sc.panel else ""
+    panel_secret = os.environ.get(sc.panel.secret_env, "") if sc.panel else ""
+    cfg = ProcessConfig(
+        scenario=sc, host=environment.host or "", reports=Path(opts.reports), role=role,
+        worker_index=runner.worker_index if role == "worker" else 0,
+        api_key=os.environ.get(sc.api_key_env) or DEFAULT_API_KEY,
+        panel_key=panel_key or DEFAULT_PANEL_API_KEY, panel_secret=panel_secret or DEFAULT_PANEL_SECRET,
+        drain_s=opts.panel_drain,
+    )
+    _process["config"] = RespondentUser.config = cfg
+    if environment.web_ui is not None:
+        install_tabs(environment.web_ui, lambda: _current().funnel() if _current() else [],
+                     lambda: _current().limit_rows() if _current() else [])
+    if role == "master":
+        runner.register_message(MSG_FINAL, _on_final)
+    if role == "worker":
+        runner.register_message(MSG_SHARES, _on_shares)
+        runner.register_message(MSG_FINISH, lambda environment, msg, **_: gevent.spawn(environment.runner.stop))
 
 
-@events.test_stop.add_listener
-def _stopped(environment: Any, **_: Any) -> None:
-    state = _state.get("run")
-    if state is None or state.metrics.respondents == 0:
+def _current() -> TestRun | None:
+    return _process["run"]
+
+
+@events.test_start.add_listener
+def _test_start(environment: Any, **_: Any) -> None:
+    cfg: ProcessConfig = _process["config"]
+    if cfg.role == "worker":
+        cfg.host = environment.host or cfg.host  # the master's --host, sent with each spawn
+    try:
+        sc = _scenario_for_test(cfg, environment.parsed_options)
+    except OverrideError as exc:
+        log.error("loadtest: %s; the test is stopped", exc)
+        environment.process_exit_code = 2
+        gevent.spawn(environment.runner.quit if environment.parsed_options.headless else environment.runner.stop)
         return
+    run = TestRun(cfg, sc)
+    for name, rate in _process["shares"].items():  # a share that came before this start
+        if name in run.limiters:
+            run.limiters[name].set_share(rate)
+    _process["run"] = RespondentUser.current = run
+    if cfg.role == "master":
+        _send_shares(environment, run)
+        gevent.spawn(_share_loop, environment, run)
+
+
+# --- distributed: limits ---------------------------------------------------------------------------
+def _live_workers(runner: MasterRunner) -> list[str]:
+    return sorted(c.id for c in runner.clients.all if c.state != STATE_MISSING)
+
+
+def _send_shares(environment: Any, run: TestRun) -> list[str]:
+    workers = _live_workers(environment.runner)
+    mine = shares(run.scenario.limits, len(workers))
+    for worker in workers:
+        environment.runner.send_message(MSG_SHARES, mine, client_id=worker)
+    run.workers_seen.update(workers)
+    if mine:
+        log.info("loadtest: limits shared among %d workers: %s", len(workers), mine)
+    return workers
+
+
+def _share_loop(environment: Any, run: TestRun) -> None:
+    """Recompute the shares whenever a worker joins or leaves (or goes missing)."""
+    known = _live_workers(environment.runner)
+    while run.active:
+        gevent.sleep(SHARE_CHECK_S)
+        if _live_workers(environment.runner) != known:
+            known = _send_shares(environment, run)
+
+
+def _on_shares(environment: Any, msg: Any, **_: Any) -> None:
+    _process["shares"] = dict(msg.data or {})
+    run = _current()
+    if run is not None:
+        for name, rate in _process["shares"].items():
+            if name in run.limiters:
+                run.limiters[name].set_share(rate)
+
+
+# --- distributed: reports ---------------------------------------------------------------------------
+@events.report_to_master.add_listener
+def _report(client_id: str, data: dict[str, Any], **_: Any) -> None:
+    run = _current()
+    if run is not None:
+        data["loadtest"] = run.take_report()
+
+
+@events.worker_report.add_listener
+def _worker_report(client_id: str, data: dict[str, Any], **_: Any) -> None:
+    run, ours = _current(), data.get("loadtest")
+    if ours is None:
+        return
+    if run is None or run.log is None or run.log.closed:
+        if ours["lines"]:
+            log.warning("loadtest: %d respondents from %s arrived after the run was written", len(ours["lines"]),
+                        client_id)
+        return
+    run.absorb(client_id, ours)
+
+
+def _on_final(environment: Any, msg: Any, **_: Any) -> None:
+    _worker_report(msg.node_id, {"loadtest": msg.data})
+    run = _current()
+    if run is not None:
+        run.finals.add(msg.node_id)
+
+
+# --- the stop --------------------------------------------------------------------------------------
+@events.test_stop.add_listener
+def _test_stop(environment: Any, **_: Any) -> None:
+    cfg: ProcessConfig = _process["config"]
+    run = _current()
+    if run is None:
+        return
+    if cfg.role == "worker":
+        if not run.final_sent:
+            run.final_sent = True
+            run.stop_sending()  # deliver the callbacks still queued, then the last report
+            send_stats = getattr(environment.runner, "_send_stats", None)
+            if send_stats is not None:  # Locust's own last figures first, so the master's match ours
+                send_stats()
+            environment.runner.send_message(MSG_FINAL, run.take_report())
+            print(f"loadtest worker {cfg.worker_index}: reported {run.shipped['respondents']} respondents, "
+                  f"{run.shipped['requests']} requests", file=sys.stderr, flush=True)
+        return
+    run.active = False
+    extra: dict[str, Any] = {}
+    if cfg.role == "master":
+        extra["workers"] = _collect_finals(environment, run)
+    else:
+        run.stop_sending()
     own = {e.name: {"count": e.num_requests, "failures": e.num_failures} for e in environment.stats.entries.values()}
-    summary = state.report(own)
+    summary = run.report(own, extra)
     print(f"loadtest: {summary['respondents']} respondents, unexpected {summary['unexpected']}, "
-          f"{'PASSED' if summary['passed'] else 'FAILED'} -> {summary['run_dir']}", file=sys.stderr)
+          f"{'PASSED' if summary['passed'] else 'FAILED'} -> {summary['run_dir']}", file=sys.stderr, flush=True)
     if not summary["passed"]:
         environment.process_exit_code = 3
+
+
+def _collect_finals(environment: Any, run: TestRun) -> dict[str, Any]:
+    """Wait for every worker's final report. On a web-UI stop they came before the workers said
+    they stopped; on a headless --run-time quit the workers are still running, so ask them."""
+    runner: MasterRunner = environment.runner
+    expected = run.workers_seen | set(run.remote)
+
+    def waiting() -> set[str]:
+        present = {c.id for c in runner.clients.all if c.state != STATE_MISSING}
+        return (expected - run.finals) & present
+
+    for worker in waiting():
+        runner.send_message(MSG_FINISH, None, client_id=worker)
+    with gevent.Timeout(run.cfg.drain_s + FINAL_GRACE_S, False):
+        while waiting():
+            gevent.sleep(0.05)
+    lost = sorted(expected - run.finals)
+    if lost:
+        log.error("loadtest: no final report from %s: their last respondents are missing from the run", lost)
+    return {"count": len(expected), "final_reports": len(run.finals & expected), "lost": lost,
+            "received": {w: run.received[w] for w in sorted(run.received)}}

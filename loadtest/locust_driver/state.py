@@ -1,87 +1,205 @@
-"""What one Locust process shares across its users: the scenario, the respondents, our metrics.
+"""What a Locust process keeps: its configuration (for the whole process) and the current test.
 
-No locust import here (importing locust monkey-patches the standard library); user.py and
-locustfile.py are the only modules that import it.
+A test is one start..stop of Locust (the web UI can start several in one process); each gets its
+own run folder, metrics and panel set-up. Roles:
+- local (no --master/--worker): users, limits at their full rate, callbacks, the run folder;
+- worker: users, limits at the share the master gives, callbacks; it writes nothing itself but
+  ships samples (HDR-encoded), respondent lines and running totals to the master;
+- master: no users; the panel set-up before and reconciliation after, the run folder, and the
+  sum of what its workers shipped.
+No locust import here (importing locust monkey-patches the standard library at once).
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import urlsplit
 
-from loadtest.core.fake import warm_up
 from loadtest.core.flow import RespondentResult
 from loadtest.core.population import Population
+from loadtest.engine.panel_session import PanelSession
+from loadtest.locust_driver.cluster import callbacks_by_persona, combine_callbacks, combine_limits
+from loadtest.locust_driver.gevent_io import GeventLimiter, GeventPanelIO
+from loadtest.locust_driver.panel import LocustPanel
 from loadtest.metrics import Metrics
-from loadtest.platform.app import DEFAULT_API_KEY
-from loadtest.report.run_files import RespondentLog, new_run_dir, write_summary
-from loadtest.scenario import Scenario, load_scenario
-from loadtest.thresholds import evaluate
+from loadtest.report.run_files import RespondentLog, new_run_dir, respondent_line, write_summary
+from loadtest.scenario import Scenario
+from loadtest.summary import build_summary
 
-__all__ = ["DriverState", "build_state"]
+__all__ = ["ProcessConfig", "TestRun", "WORKER_STRIDE"]
 
 # Respondent indices of worker k start at k * WORKER_STRIDE: unique across workers, reproducible.
 WORKER_STRIDE = 10_000_000
 
 
 @dataclass
-class DriverState:
-    scenario: Scenario
-    population: Population
-    api_key: str
+class ProcessConfig:
+    scenario: Scenario  # as loaded; each test applies the start-time parameters to it
     host: str
-    follow: frozenset[str]
-    run_dir: Path
-    offset: int = 0
-    metrics: Metrics = field(default_factory=Metrics)
-    t0: float = field(default_factory=time.monotonic)
-    _counter: Any = field(default_factory=itertools.count)
-
-    def __post_init__(self) -> None:
-        self.log = RespondentLog(self.run_dir / "respondents.jsonl")
+    reports: Path
+    role: str  # "local" | "master" | "worker"
+    worker_index: int
+    api_key: str
+    panel_key: str
+    panel_secret: str
+    drain_s: float = 60.0  # how long the callbacks still queued at the stop may take
+    _counter: Iterator[int] = field(default_factory=itertools.count)
 
     def next_index(self) -> int:
-        return self.offset + next(self._counter)
+        # Carries on across tests in one process: a second start in the web UI gets new respondents
+        # (new transaction ids), not the first test's again.
+        return max(self.worker_index, 0) * WORKER_STRIDE + next(self._counter)
+
+
+class TestRun:
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, cfg: ProcessConfig, sc: Scenario) -> None:
+        self.cfg, self.scenario = cfg, sc
+        self.population = Population(list(sc.personas), sc.seed)
+        target_host = urlsplit(cfg.host).hostname or ""
+        self.follow = frozenset(target_host if h == "target" else h for h in sc.follow_redirects)
+        self.t0, self.t0_wall = time.monotonic(), time.time()
+        self.metrics = Metrics()
+        self.started: Counter[str] = Counter()  # per persona; on a worker: since the last report
+        self.started_total: Counter[str] = Counter()
+        self.lines: list[bytes] = []  # a worker's respondent lines not yet shipped
+        self.remote: dict[str, dict[str, Any]] = {}  # master: each worker's latest running totals
+        self.finals: set[str] = set()  # master: workers whose final report arrived
+        self.workers_seen: set[str] = set()  # master: workers given a share during this test
+        self.received: dict[str, dict[str, int]] = {}  # master: respondents and requests per worker
+        self.shipped = {"respondents": 0, "requests": 0}  # worker: what it reported in all
+        self.active = True  # until the stop
+        self.final_sent = False  # worker: its final report went out
+        self.limiters = {name: GeventLimiter(name, rate) for name, rate in sc.limits.items()}
+        if cfg.role != "worker":
+            for lim in self.limiters.values():
+                lim.set_share(lim.target)
+        self.run_dir: Path | None = None
+        self.log: RespondentLog | None = None
+        if cfg.role != "worker":
+            self.run_dir = new_run_dir(cfg.reports, sc.name, sc.seed)
+            self.log = RespondentLog(self.run_dir / "respondents.jsonl")
+        self.panel: LocustPanel | None = None
+        if sc.panel is not None:
+            limiter = self.limiters.get(sc.panel.limit) if sc.panel.limit else None
+            session = PanelSession(sc.panel, sc.panel.target or cfg.host, cfg.panel_key, cfg.panel_secret,
+                                   limiter, io=GeventPanelIO())
+            self.panel = LocustPanel(session)
+            if cfg.role != "worker":  # one panel survey per test, made by whoever owns the run folder
+                used = [sc.survey_id] + sorted({p.survey_id for p in sc.personas if p.survey_id != sc.survey_id})
+                self.panel.set_up(f"{sc.name} (seed {sc.seed})", cfg.host, used)
+            if cfg.role != "master":
+                self.panel.start_sending()
+
+    # --- users ------------------------------------------------------------------------------------
+    def started_one(self, persona: str) -> None:
+        self.started[persona] += 1
+        self.started_total[persona] += 1
 
     def finished(self, result: RespondentResult, timings: dict[str, float]) -> None:
         self.metrics.respondent(result)
-        self.log.write(result, timings)
+        if self.log is not None:
+            self.log.write(result, timings)  # first: a respondent is on disk before anything else happens
+        else:
+            self.lines.append(respondent_line(result, timings))
+        if self.panel is not None:
+            self.panel.submit(result)
 
-    def report(self, locust_stats: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Write summary.json (the same schema as `loadtest run`) and return it. `locust_stats` is
-        Locust's own count per request name at the same moment, shown beside ours."""
+    # --- worker -> master -------------------------------------------------------------------------
+    def take_report(self) -> dict[str, Any]:
+        """Everything since the last report (samples, respondents) and running totals."""
+        metrics, self.metrics = self.metrics, Metrics()
+        lines, self.lines = self.lines, []
+        started, self.started = self.started, Counter()
+        self.shipped["respondents"] += metrics.respondents
+        self.shipped["requests"] += metrics.total_requests
+        return {"metrics": metrics.export(int(self.t0_wall)), "lines": lines, "started": dict(started),
+                "limits": {n: lim.export() for n, lim in self.limiters.items()},
+                "callbacks": self.panel.export() if self.panel is not None else None}
+
+    def absorb(self, worker: str, report: dict[str, Any]) -> None:
+        self.metrics.absorb(report["metrics"], int(self.t0_wall))
+        mine = self.received.setdefault(worker, {"respondents": 0, "requests": 0})
+        mine["respondents"] += report["metrics"]["respondents"]
+        mine["requests"] += sum(s["count"] for s in report["metrics"]["steps"].values())
+        if report["lines"] and self.log is not None:
+            self.log.write_lines(report["lines"])
+        self.started.update(report["started"])
+        self.started_total.update(report["started"])
+        self.remote[worker] = {"limits": report["limits"], "callbacks": report["callbacks"]}
+
+    def stop_sending(self) -> None:
+        if self.panel is not None and self.cfg.role != "master":
+            self.panel.drain(self.cfg.drain_s)
+
+    # --- what people look at --------------------------------------------------------------------------
+    def _limit_reports(self) -> list[dict[str, Any]]:
+        if self.cfg.role == "master":
+            return [r["limits"] for r in self.remote.values()]
+        return [{n: lim.export() for n, lim in self.limiters.items()}]
+
+    def _callback_reports(self) -> list[dict[str, Any]]:
+        if self.cfg.role == "master":
+            return [r["callbacks"] for r in self.remote.values() if r["callbacks"]]
+        return [self.panel.export()] if self.panel is not None else []
+
+    def limits(self) -> dict[str, Any]:
+        return combine_limits(self.scenario.limits, self._limit_reports())
+
+    def callbacks(self) -> dict[str, Any] | None:
+        if self.panel is None:
+            return None
+        s = self.panel.session
+        return combine_callbacks(self._callback_reports(), {str(k): v for k, v in s.panel_surveys.items()},
+                                 s.settings.mode)
+
+    def funnel(self) -> list[dict[str, Any]]:
+        """One row per persona and a total: the Respondents tab."""
+        by_cb = callbacks_by_persona(self._callback_reports())
+        rows = []
+        for name in sorted(set(self.started_total) | set(self.metrics.personas)):
+            p = self.metrics.personas.get(name, {"respondents": 0, "outcomes": Counter(), "unexpected": 0})
+            rows.append(_row(name, self.started_total[name], p["respondents"], p["outcomes"], p["unexpected"],
+                             by_cb.get(name, {})))
+        total_cb: Counter[str] = Counter()
+        for states in by_cb.values():
+            total_cb.update(states)
+        rows.append(_row("Total", sum(self.started_total.values()), self.metrics.respondents, self.metrics.outcomes,
+                         self.metrics.unexpected, total_cb))
+        return rows
+
+    def limit_rows(self) -> list[dict[str, Any]]:
+        return [{"name": name, "target": lim["target"], "achieved": lim["achieved"] or 0, "granted": lim["granted"],
+                 "processes": lim["processes"]} for name, lim in self.limits().items()]
+
+    def report(self, locust_stats: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Write summary.json (the schema `loadtest run` writes) and return it."""
+        assert self.run_dir is not None and self.log is not None
         self.log.flush()
-        sc, m = self.scenario, self.metrics
-        outcomes = dict(sorted(m.outcomes.items()))
-        outcomes.setdefault("abandoned", 0)
-        summary: dict[str, Any] = {
-            "scenario": sc.name, "scenario_file": str(sc.path), "target": self.host, "seed": sc.seed,
-            "driver": "locust", "duration_s": round(time.monotonic() - self.t0, 3), "respondents": m.respondents,
-            "requests": m.requests_summary(), "outcomes": outcomes, "statuses": dict(sorted(m.statuses.items())),
-            "personas": m.personas_summary(), "unexpected": m.unexpected,
-            "checks_failed": dict(sorted(m.checks.items())), "errors_by_blame": dict(sorted(m.errors_by_blame.items())),
-            "dropped_arrivals": 0, "limits": {}, "run_dir": str(self.run_dir),
-            "locust_stats": locust_stats or {},
-        }
-        summary["thresholds"] = evaluate(sc.thresholds, summary)
-        summary["passed"] = all(t["passed"] for t in summary["thresholds"])
+        panel = None
+        if self.panel is not None:
+            panel = {"callbacks": self.callbacks(), "reconciliation": self.panel.reconcile(self.log.path)}
+            self.panel.close()
+        summary = build_summary(self.scenario, self.metrics, target=self.cfg.host,
+                                duration_s=time.monotonic() - self.t0, driver="locust", limits=self.limits(),
+                                panel=panel, extra={"locust_stats": locust_stats, "run_dir": str(self.run_dir),
+                                                    "started": sum(self.started_total.values()), **(extra or {})})
         write_summary(self.run_dir / "summary.json", summary)
+        self.log.close()
         return summary
 
 
-def build_state(scenario_path: str, host: str, reports: str, worker_index: int = 0) -> DriverState:
-    sc = load_scenario(scenario_path)  # ScenarioError (one line) propagates to the caller
-    api_key = os.environ.get(sc.api_key_env) or DEFAULT_API_KEY
-    warm_up({lang for s in sc.surveys for lang in s.languages})
-    target_host = urlsplit(host).hostname or ""
-    follow = frozenset(target_host if h == "target" else h for h in sc.follow_redirects)
-    name = sc.name if worker_index <= 0 else f"{sc.name}-worker{worker_index}"
-    return DriverState(
-        scenario=sc, population=Population(list(sc.personas), sc.seed), api_key=api_key, host=host,
-        follow=follow, run_dir=new_run_dir(Path(reports), name, sc.seed), offset=max(worker_index, 0) * WORKER_STRIDE,
-    )
+def _row(name: str, started: int, finished: int, outcomes: Any, unexpected: int, cb: Any) -> dict[str, Any]:
+    main = ("survey_complete", "terminated", "quota_full", "abandoned", "incomplete")
+    return {"name": name, "started": started, "finished": finished, "completed": outcomes.get("survey_complete", 0),
+            "terminated": outcomes.get("terminated", 0), "quota_full": outcomes.get("quota_full", 0),
+            "other": sum(v for k, v in outcomes.items() if k not in main), "abandoned": outcomes.get("abandoned", 0),
+            "incomplete": outcomes.get("incomplete", 0), "unexpected": unexpected,
+            "callbacks_accepted": cb.get("accepted", 0),
+            "callbacks_failed": cb.get("rejected", 0) + cb.get("gave_up", 0)}

@@ -1,7 +1,8 @@
 """The Locust user: one respondent after another, walked by the same core and personas as the
 engine. Requests go through Locust's FastHttpSession, named by step; an unexpected outcome or a
 failed check marks that request failed, named after the check; expected outcomes (a screenout's
-`terminated`, a quota chaser's `quota_full`) are successes."""
+`terminated`, a quota chaser's `quota_full`) are successes. Every sample also goes into our HDR
+histograms; a `survey` limit, when the scenario has one, holds every respondent-flow request."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from locust import FastHttpUser, constant, task
 
 from loadtest.core.errors import TransportError
 from loadtest.core.flow import CheckFailed, Event, FlowTarget, Reply, RespondentFailed, RespondentFlow
-from loadtest.locust_driver.state import DriverState
+from loadtest.locust_driver.state import ProcessConfig, TestRun
 
 __all__ = ["RespondentUser"]
 
@@ -29,14 +30,17 @@ def _failure(events: list[Event]) -> str | None:
 
 class RespondentUser(FastHttpUser):
     wait_time = constant(0)  # think time comes from the personas, per question
-    state: ClassVar[DriverState | None] = None  # set by the locustfile when Locust starts
+    config: ClassVar[ProcessConfig | None] = None  # set by the locustfile at init
+    current: ClassVar[TestRun | None] = None  # set by the locustfile when a test starts (not `run`: User.run)
 
     @task
     def respondent(self) -> None:
-        st = self.state
-        assert st is not None, "the locustfile sets RespondentUser.state"
-        entry, persona = st.population.respondent(st.next_index())
-        flow = RespondentFlow(persona, FlowTarget(entry.survey_id, st.api_key, st.host, st.follow), entry.name)
+        cfg, st = self.config, self.current
+        assert cfg is not None and st is not None, "the locustfile sets RespondentUser.config and .current"
+        entry, persona = st.population.respondent(cfg.next_index())
+        flow = RespondentFlow(persona, FlowTarget(entry.survey_id, cfg.api_key, cfg.host, st.follow), entry.name)
+        limiter = st.limiters.get("survey")
+        st.started_one(entry.name)
         began = time.monotonic()
         think = 0.0
         request = flow.start()
@@ -48,6 +52,8 @@ class RespondentUser(FastHttpUser):
                 if request.think_s > 0:
                     think += request.think_s
                     gevent.sleep(request.think_s)
+                if limiter is not None:
+                    limiter.acquire_blocking()
                 sent = time.perf_counter()
                 with self.client.request(request.method, request.url, name=request.step, headers=dict(request.headers),
                                          data=request.body or None, catch_response=True) as resp:
