@@ -59,8 +59,8 @@ def _options(parser: Any) -> None:
     sc = _scenario_from_argv()
     group = parser  # Locust's own parser: argument groups do not take include_in_web_ui
     group.add_argument("--scenario", default=os.environ.get("LOADTEST_SCENARIO", ""),
-                       help="loadtest scenario file (TOML)")
-    group.add_argument("--reports", default="reports", help="where the run folder goes")
+                       help="loadtest scenario file (TOML)", include_in_web_ui=False)
+    group.add_argument("--reports", default="reports", help="where the run folder goes", include_in_web_ui=False)
     group.add_argument("--personas", default=mix_text(sc) if sc else "", include_in_web_ui=True,
                        help="persona mix: name=weight, comma separated (a persona not named keeps its weight)")
     group.add_argument("--limits", default=limits_text(sc) if sc else "", include_in_web_ui=True,
@@ -68,7 +68,8 @@ def _options(parser: Any) -> None:
     group.add_argument("--survey-id", default=str(sc.survey_id) if sc else "", include_in_web_ui=True,
                        help="the survey personas without a survey of their own take")
     group.add_argument("--panel-drain", type=float, default=60.0,
-                       help="seconds the completion callbacks still queued at the stop may take")
+                       help="seconds the completion callbacks still queued at the stop may take",
+                       include_in_web_ui=False)
 
 
 def _fail(message: str) -> None:

@@ -20,6 +20,11 @@ def test_a_headless_locust_run_uses_our_personas_and_writes_the_same_summary(tmp
         # Locust's own count and ours, taken at the same moment, are of the same requests.
         assert s["locust_stats"][step] == {"count": s["requests"][step]["count"], "failures": 0}
         assert s["requests"][step]["count"] > 0
+    # Callbacks from the users' greenlets, through the panel limit, reconciled against the panel.
+    assert s["callbacks"]["accepted"] > 0 and s["callbacks"]["too_many_requests"] == 0
+    assert s["callbacks"]["undelivered"] == 0 and s["reconciliation"]["passed"]
+    assert s["reconciliation"]["respondents_checked"] == s["respondents"] == s["started"]
+    assert s["limits"]["panel"]["shares"] == [10.0] and s["limits"]["panel"]["granted"] >= s["callbacks"]["sent"]
     with (tmp_path / "loc_stats.csv").open() as f:  # and Locust's own reports name requests by step
         assert {"take", "submit-page"} <= {row["Name"] for row in csv.DictReader(f)}
 

@@ -8,6 +8,6 @@ from tests.helpers import ROOT
 def test_ci_runs_exactly_the_readme_test_command() -> None:
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
-    test_lines = [line for line in readme.splitlines() if line.startswith("python3 -m venv") and "pytest" in line]
+    test_lines = [line for line in readme.splitlines() if "python3 -m venv" in line and "pytest" in line]
     assert len(test_lines) == 1
     assert test_lines[0] in ci.splitlines()
