@@ -118,6 +118,9 @@ class RespondentResult:
     error: dict[str, str] | None = None
     requests: int = 0
     details: dict[str, Any] = field(default_factory=dict)  # terminateReason, quotaId of the outcome
+    # What the platform should hold for this respondent: the last form submitted for each page
+    # on its final path (going back and submitting a page again drops the pages after it).
+    answers: dict[str, Any] = field(default_factory=dict)
 
 
 class RespondentFlow:
@@ -130,6 +133,7 @@ class RespondentFlow:
             transaction_id=r.transaction_id,
         )
         self._token: str | None = None
+        self._path: list[tuple[tuple[int, ...], dict[str, Any]]] = []  # (page's question ids, form)
         self._state = "NEW"
         self._step = ""
 
@@ -181,6 +185,8 @@ class RespondentFlow:
             return self._failed(stuck, events), None
         if isinstance(move, Abandon):
             return self._finish("abandoned", page, events), None
+        if isinstance(move, Submit) and page.questions:
+            self._answered(tuple(q.id for q in page.questions), move.form)
         return events, self._request(move)
 
     def fail(self, error: BaseException, blame: str | None = None) -> list[Event]:
@@ -192,6 +198,17 @@ class RespondentFlow:
         return self._failed(error, [], blame=blame)
 
     # --- internals --------------------------------------------------------------------------------
+    def _answered(self, page: tuple[int, ...], form: dict[str, Any]) -> None:
+        for i, (seen, _) in enumerate(self._path):
+            if seen == page:  # submitted again after going back: the path continues from here
+                del self._path[i:]
+                break
+        self._path.append((page, form))
+        merged: dict[str, Any] = {}
+        for _, f in self._path:
+            merged.update(f)
+        self.result.answers = merged
+
     def _request(self, move: Move) -> Request:
         base = f"{API}/{self.target.survey_id}"
         headers: list[tuple[str, str]] = [("accept", "application/json")]
