@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--record", type=Path, default=None, metavar="FILE",
                      help="write every request and reply (secrets redacted) as JSON lines, for replay")
     run.add_argument("--reports", type=Path, default=Path("reports"), metavar="DIR", help="where run folders go")
+    rep = sub.add_parser("report", help="re-render a run folder's report; compare it with a baseline run")
+    rep.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    rep.add_argument("--baseline", type=Path, default=None, metavar="RUN_DIR",
+                     help="a previous run folder: print and write the comparison; exit 3 on a regression")
     loc = sub.add_parser("locust", help="run a scenario with Locust (web UI by default; options pass through)",
                          prefix_chars="+")
     loc.add_argument("scenario", type=Path, metavar="SCENARIO")
@@ -107,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
             return _mock(args)
         if args.command == "run":
             return _run(args)
+        if args.command == "report":
+            from loadtest.report.command import report_command
+
+            return report_command(args.run_dir, args.baseline)
         if args.command == "locust":
             from loadtest.locust_driver.command import run_locust
 

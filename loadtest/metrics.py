@@ -6,6 +6,11 @@ the request was meant to be sent: an open-model arrival, or the previous reply p
 The gap between them is coordinated omission: time a request spent waiting to even start.
 Pass/fail decisions use these, never Locust's rounded figures.
 
+The per-second timeline keeps, per step, the count, the failures and a sparse histogram of
+service times rounded to 2 significant digits (a few dozen keys a second, where an HDR histogram
+per second would cost ~20 KB): enough for percentiles-over-time charts and requests.csv, while
+the run's own percentiles come from the 3-digit HDR histograms.
+
 `export()` / `absorb()` carry a Metrics between processes (Locust workers to the master) as plain
 values with the histograms HDR-encoded, so the master's percentiles are those of all samples.
 """
@@ -20,9 +25,33 @@ from hdrh.histogram import HdrHistogram
 
 from loadtest.core.flow import RespondentResult
 
-__all__ = ["Metrics", "StepStats", "new_histogram"]
+__all__ = ["Metrics", "StepStats", "new_histogram", "round2", "bucket_percentile"]
 
 LOWEST_US, HIGHEST_US, DIGITS = 1, 3_600_000_000, 3
+
+
+def round2(us: int) -> int:
+    """Microseconds kept to 2 significant digits (1234 -> 1200): the timeline's resolution."""
+    if us < 100:
+        return us
+    scale = 1
+    while us >= 100:
+        us //= 10
+        scale *= 10
+    return us * scale
+
+
+def bucket_percentile(latencies: dict[int, int], percentile: float) -> int:
+    """The value at `percentile` of a sparse {microseconds: count} histogram (0 when empty)."""
+    total = sum(latencies.values())
+    if not total:
+        return 0
+    rank, seen = percentile / 100.0 * total, 0
+    for value in sorted(latencies):
+        seen += latencies[value]
+        if seen >= rank:
+            return value
+    return max(latencies)
 
 
 def new_histogram() -> HdrHistogram:
@@ -54,8 +83,8 @@ class StepStats:
 class Metrics:
     def __init__(self) -> None:
         self.steps: dict[str, StepStats] = defaultdict(StepStats)
-        # second since start -> step -> [count, failures]
-        self.timeline: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+        # second since start -> step -> [count, failures, {service us (2 digits): count}]
+        self.timeline: dict[int, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, {}]))
         self.outcomes: Counter[str] = Counter()
         self.statuses: Counter[str] = Counter()  # every reply status seen, terminal or not
         self.personas: dict[str, dict[str, Any]] = {}
@@ -73,12 +102,16 @@ class Metrics:
         if failed:
             s.failures += 1
         s.statuses[http_status] += 1
-        if http_status:
-            s.service.record_value(max(LOWEST_US, int(service_s * 1e6)))
-            s.corrected.record_value(max(LOWEST_US, int(max(corrected_s, service_s) * 1e6)))
         bucket = self.timeline[int(at_s)][step]
         bucket[0] += 1
         bucket[1] += failed
+        if http_status:
+            us = max(LOWEST_US, int(service_s * 1e6))
+            s.service.record_value(us)
+            s.corrected.record_value(max(LOWEST_US, int(max(corrected_s, service_s) * 1e6)))
+            key = round2(us)
+            lat = bucket[2]
+            lat[key] = lat.get(key, 0) + 1
 
     def respondent(self, result: RespondentResult) -> None:
         self.respondents += 1
@@ -112,6 +145,22 @@ class Metrics:
             }
         return out
 
+    def histograms(self) -> dict[str, dict[str, str]]:
+        """Each step's HDR histograms, encoded (summary.json keeps them: reports and baseline
+        comparisons are re-made from them exactly, with no samples file)."""
+        return {step: {"service": s.service.encode().decode(), "corrected": s.corrected.encode().decode()}
+                for step, s in sorted(self.steps.items()) if s.service.get_total_count()}
+
+    def timeline_rows(self) -> list[dict[str, Any]]:
+        """requests.csv: one row per second per step."""
+        rows = []
+        for sec in sorted(self.timeline):
+            for step, (count, failed, lat) in sorted(self.timeline[sec].items()):
+                rows.append({"second": sec, "step": step, "requests": count, "failures": failed,
+                             **{f"p{p}_ms": round(bucket_percentile(lat, p) / 1000, 3) for p in (50, 95, 99)},
+                             "max_ms": round(max(lat) / 1000, 3) if lat else 0.0})
+        return rows
+
     def personas_summary(self) -> dict[str, Any]:
         return {
             name: {"respondents": p["respondents"], "outcomes": dict(sorted(p["outcomes"].items())),
@@ -127,7 +176,8 @@ class Metrics:
             "steps": {name: {"service": s.service.encode(), "corrected": s.corrected.encode(), "count": s.count,
                              "failures": s.failures, "statuses": {str(k): v for k, v in s.statuses.items()}}
                       for name, s in self.steps.items()},
-            "timeline": {str(timeline_base + sec): {step: list(cf) for step, cf in steps.items()}
+            "timeline": {str(timeline_base + sec): {step: [b[0], b[1], {str(k): v for k, v in b[2].items()}]
+                                                    for step, b in steps.items()}
                          for sec, steps in self.timeline.items()},
             "outcomes": dict(self.outcomes), "statuses": dict(self.statuses),
             "personas": {name: {"respondents": p["respondents"], "outcomes": dict(p["outcomes"]),
@@ -147,10 +197,13 @@ class Metrics:
             s.failures += d["failures"]
             s.statuses.update({int(k): v for k, v in d["statuses"].items()})
         for sec, steps in data["timeline"].items():
-            for step, (count, failed) in steps.items():
+            for step, (count, failed, latencies) in steps.items():
                 bucket = self.timeline[int(sec) - timeline_base][step]
                 bucket[0] += count
                 bucket[1] += failed
+                mine = bucket[2]
+                for us, n in latencies.items():
+                    mine[int(us)] = mine.get(int(us), 0) + n
         self.outcomes.update(data["outcomes"])
         self.statuses.update(data["statuses"])
         for name, d in data["personas"].items():

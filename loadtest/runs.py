@@ -32,7 +32,8 @@ from loadtest.metrics import Metrics
 from loadtest.platform.app import DEFAULT_API_KEY
 from loadtest.platform.theoremreach import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
 from loadtest.recording import Recorder
-from loadtest.report.run_files import RespondentLog, new_run_dir, write_summary
+from loadtest.report.render import write_run_files
+from loadtest.report.run_files import RespondentLog, new_run_dir
 from loadtest.scenario import Scenario, ScenarioError, load_scenario
 from loadtest.summary import build_summary, print_summary
 from loadtest.usage import BadInput
@@ -100,6 +101,9 @@ def run(opts: RunOptions, out: Any = sys.stdout) -> int:
     limiters = Limiters.from_rates(sc.limits)
     try:
         with _target(sc) as url:
+            if recorder is not None:
+                recorder.header(sc.path, sc.seed, url, sc.api_key_env,
+                                [(s.id, f) for s, f in zip(sc.surveys, sc.survey_files)])
             engine = EngineRun(
                 population=Population(list(sc.personas), sc.seed), load=sc.load, target_url=url, api_key=api_key,
                 follow_redirects=sc.follow_redirects, request_timeout_s=sc.request_timeout_s,
@@ -119,7 +123,7 @@ def run(opts: RunOptions, out: Any = sys.stdout) -> int:
     summary = build_summary(sc, metrics, target="embedded" if sc.target == "embedded" else sc.target,
                             duration_s=engine.elapsed_s, driver="engine", limits=limiters.summary(), panel=panel_report)
     summary["run_dir"] = str(run_dir)
-    write_summary(run_dir / "summary.json", summary)
+    write_run_files(run_dir, summary, metrics.timeline_rows())
     print_summary(summary, out)
     return 0 if summary["passed"] else 3
 

@@ -18,7 +18,7 @@ from loadtest.platform.model import Survey
 from loadtest.platform.survey_file import SurveyFileError, load_survey
 from loadtest.tomlcheck import MISSING, TomlError, TomlReader
 
-__all__ = ["Scenario", "LoadModel", "Thresholds", "PanelSettings", "ScenarioError", "load_scenario"]
+__all__ = ["Scenario", "LoadModel", "Thresholds", "Regression", "PanelSettings", "ScenarioError", "load_scenario"]
 
 
 class ScenarioError(TomlError):
@@ -43,6 +43,19 @@ class Thresholds:
     unexpected: int | None = None  # max respondents with an unexpected outcome or failed check
     dropped_arrivals: int | None = None
     outcome_share: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)  # min, max
+
+
+@dataclass(frozen=True)
+class Regression:
+    """How much worse than a baseline run a run may be (`loadtest report RUN --baseline BASE`).
+    Latency increases are fractions of the baseline's value and count only above `min_ms`."""
+
+    p50_increase: float = 0.25
+    p95_increase: float = 0.25
+    p99_increase: float = 0.5
+    min_ms: float = 1.0
+    outcome_share_shift: float = 0.05  # absolute change in any outcome's share of respondents
+    error_ratio_increase: float = 0.01  # absolute change in the share of failed requests
 
 
 @dataclass(frozen=True)
@@ -83,6 +96,7 @@ class Scenario:
     max_requests_per_respondent: int = 200
     limits: dict[str, float] = field(default_factory=dict)  # name -> requests per second
     panel: PanelSettings | None = None
+    regression: Regression = field(default_factory=Regression)
 
 
 _STEPS = ("take", "submit-page", "previous-page", "redirect")
@@ -149,7 +163,19 @@ def _scenario(path: Path, top: TomlReader) -> Scenario:
         max_requests_per_respondent=head.int("max_requests_per_respondent", 200, minimum=1),
         limits=(limits := _limits(top.table("limits"))),
         panel=_panel(top, limits) if "panel" in top.data else None,
+        regression=_regression(top.table("regression")),
     )
+
+
+def _regression(r: TomlReader) -> Regression:
+    base = Regression()
+    values = {}
+    for name in base.__dataclass_fields__:
+        value = r.number(name, getattr(base, name))
+        if value < 0:
+            raise r.fail(name, "a number >= 0")
+        values[name] = float(value)
+    return Regression(**values)
 
 
 def _answers(r: TomlReader, key: str) -> dict[str, str]:

@@ -36,6 +36,8 @@ def build_summary(sc: Scenario, metrics: Metrics, *, target: str, duration_s: fl
         "errors_by_blame": dict(sorted(metrics.errors_by_blame.items())),
         "dropped_arrivals": metrics.dropped_arrivals,
         "limits": limits or {},
+        "regression": dataclasses.asdict(sc.regression),  # tolerances for `loadtest report --baseline`
+        "histograms": metrics.histograms(),
         **(extra or {}),
     }
     if panel is not None:

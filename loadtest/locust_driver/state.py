@@ -27,7 +27,8 @@ from loadtest.locust_driver.cluster import callbacks_by_persona, combine_callbac
 from loadtest.locust_driver.gevent_io import GeventLimiter, GeventPanelIO
 from loadtest.locust_driver.panel import LocustPanel
 from loadtest.metrics import Metrics
-from loadtest.report.run_files import RespondentLog, new_run_dir, respondent_line, write_summary
+from loadtest.report.render import write_run_files
+from loadtest.report.run_files import RespondentLog, new_run_dir, respondent_line
 from loadtest.scenario import Scenario
 from loadtest.summary import build_summary
 
@@ -190,7 +191,7 @@ class TestRun:
                                 duration_s=time.monotonic() - self.t0, driver="locust", limits=self.limits(),
                                 panel=panel, extra={"locust_stats": locust_stats, "run_dir": str(self.run_dir),
                                                     "started": sum(self.started_total.values()), **(extra or {})})
-        write_summary(self.run_dir / "summary.json", summary)
+        write_run_files(self.run_dir, summary, self.metrics.timeline_rows())
         self.log.close()
         return summary
 

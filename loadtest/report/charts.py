@@ -1,0 +1,90 @@
+"""The report's charts, as plotly figures built from a run's summary.json and requests.csv rows."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+import plotly.graph_objects as go
+from hdrh.histogram import HdrHistogram
+
+__all__ = ["latency_over_time", "throughput_over_time", "latency_histograms", "limits_chart", "funnel_chart"]
+
+PERCENTILE_DASH = {"p50_ms": "dash", "p95_ms": "solid", "p99_ms": "dot"}
+OUTCOME_COLOURS = {"survey_complete": "#2e7d32", "terminated": "#ef6c00", "quota_full": "#6a1b9a",
+                   "abandoned": "#9e9e9e", "incomplete": "#cfd8dc", "failed": "#c62828"}
+
+
+def _layout(fig: go.Figure, title: str, x: str, y: str, **extra: Any) -> go.Figure:
+    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, template="plotly_white", height=380,
+                      margin={"l": 60, "r": 20, "t": 50, "b": 50}, legend={"orientation": "h", "y": -0.2}, **extra)
+    return fig
+
+
+def latency_over_time(rows: list[dict[str, Any]]) -> go.Figure:
+    by_step: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_step[r["step"]].append(r)
+    fig = go.Figure()
+    for step, points in sorted(by_step.items()):
+        for key, dash in PERCENTILE_DASH.items():
+            fig.add_trace(go.Scatter(x=[p["second"] for p in points], y=[p[key] for p in points], mode="lines",
+                                     name=f"{step} {key[:3]}", legendgroup=step, line={"dash": dash}))
+    return _layout(fig, "Service time per step over the run (p50 dashed, p95 solid, p99 dotted)",
+                   "second of the run", "ms")
+
+
+def throughput_over_time(rows: list[dict[str, Any]]) -> go.Figure:
+    by_step: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_step[r["step"]].append(r)
+    fig = go.Figure()
+    for step, points in sorted(by_step.items()):
+        fig.add_trace(go.Scatter(x=[p["second"] for p in points], y=[p["requests"] for p in points],
+                                 stackgroup="requests", name=step))
+    failures = defaultdict(int)
+    for r in rows:
+        failures[r["second"]] += r["failures"]
+    if any(failures.values()):
+        seconds = sorted(failures)
+        fig.add_trace(go.Scatter(x=seconds, y=[failures[s] for s in seconds], name="failures",
+                                 line={"color": "#c62828"}))
+    return _layout(fig, "Requests per second, by step", "second of the run", "requests/s")
+
+
+def latency_histograms(histograms: dict[str, dict[str, str]]) -> go.Figure:
+    """Each step's service-time distribution, from its HDR histogram, in log-spaced bins."""
+    fig = go.Figure()
+    for step, encoded in sorted(histograms.items()):
+        hist = HdrHistogram.decode(encoded["service"].encode())
+        bins: dict[float, int] = defaultdict(int)
+        for item in hist.get_recorded_iterator():
+            ms = item.value_iterated_to / 1000.0
+            edge = 10 ** (math.floor(math.log10(max(ms, 0.001)) * 10) / 10)  # 10 bins per decade
+            bins[round(edge, 4)] += item.count_at_value_iterated_to
+        xs = sorted(bins)
+        fig.add_trace(go.Bar(x=xs, y=[bins[x] for x in xs], name=step, opacity=0.75))
+    return _layout(fig, "Service-time distribution per step (all requests; 10 bins per decade)", "ms (log)",
+                   "requests", barmode="overlay", xaxis_type="log")
+
+
+def limits_chart(limits: dict[str, Any]) -> go.Figure:
+    names = sorted(limits)
+    fig = go.Figure([
+        go.Bar(x=names, y=[limits[n]["target"] for n in names], name="target", marker_color="#90a4ae"),
+        go.Bar(x=names, y=[limits[n]["achieved"] or 0 for n in names], name="achieved", marker_color="#1565c0",
+               text=[f"{limits[n]['granted']} permits" for n in names], textposition="outside"),
+    ])
+    return _layout(fig, "Rate limits: achieved rate against target", "limit", "requests/s", barmode="group")
+
+
+def funnel_chart(personas: dict[str, Any]) -> go.Figure:
+    names = sorted(personas)
+    outcomes = sorted({o for p in personas.values() for o in p["outcomes"]},
+                      key=lambda o: (list(OUTCOME_COLOURS).index(o) if o in OUTCOME_COLOURS else 99, o))
+    fig = go.Figure([go.Bar(y=names, x=[personas[n]["outcomes"].get(o, 0) for n in names], name=o, orientation="h",
+                            marker_color=OUTCOME_COLOURS.get(o)) for o in outcomes])
+    fig = _layout(fig, "Outcomes per persona", "respondents", "", barmode="stack")
+    fig.update_layout(height=max(300, 40 * len(names) + 120))
+    return fig

@@ -1,0 +1,120 @@
+"""report.html: one self-contained file (plotly's JavaScript inlined, so it opens offline) with
+the verdict, the threshold table, latency over time and its distribution per step, throughput,
+limits against their targets, the outcome funnel per persona, the panel reconciliation, the
+data read-back and, when there is one, the comparison with a baseline."""
+
+from __future__ import annotations
+
+import html
+from functools import lru_cache
+from typing import Any
+
+import plotly.graph_objects as go
+import plotly.offline
+
+from loadtest.report import charts
+
+__all__ = ["render_html"]
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1200px; padding: 1rem 2rem; color: #222; }
+h1 { margin-bottom: .2rem; } h2 { margin-top: 2rem; border-bottom: 1px solid #ddd; }
+.verdict { display: inline-block; padding: .2rem .8rem; border-radius: 4px; color: #fff; font-weight: bold; }
+.passed { background: #2e7d32; } .failed { background: #c62828; }
+table { border-collapse: collapse; margin: .5rem 0; } td, th { border: 1px solid #ddd; padding: .25rem .6rem; }
+th { background: #f5f5f5; text-align: left; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.bad td { background: #ffebee; } .muted { color: #777; }
+"""
+
+
+@lru_cache(maxsize=1)
+def _plotly_js() -> str:
+    return plotly.offline.get_plotlyjs()
+
+
+def _figure(fig: go.Figure, div_id: str) -> str:
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
+                       config={"displaylogo": False, "responsive": True})
+
+
+def _table(head: list[str], rows: list[list[Any]], bad: list[bool] | None = None) -> str:
+    out = ["<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"]
+    for i, row in enumerate(rows):
+        cls = ' class="bad"' if bad and bad[i] else ""
+        cells = "".join(f'<td class="num">{v}</td>' if isinstance(v, (int, float)) else f"<td>{html.escape(str(v))}</td>"
+                        for v in row)
+        out.append(f"<tr{cls}>{cells}</tr>")
+    return "".join(out) + "</table>"
+
+
+def _result_section(title: str, result: dict[str, Any] | None, what: str) -> str:
+    if not result:
+        return ""
+    verdict = "passed" if result.get("passed") else "failed"
+    rows = [[k, v] for k, v in result.items() if k not in ("mismatches", "passed") and not isinstance(v, (dict, list))]
+    rows += [[f"problem: {k}", v] for k, v in (result.get("problems") or {}).items()]
+    body = _table(["", ""], rows)
+    mismatches = result.get("mismatches") or []
+    if mismatches:
+        keys = list(mismatches[0])
+        body += f"<p>First {min(len(mismatches), 50)} {what}:</p>" + _table(keys, [[m.get(k, "") for k in keys]
+                                                                              for m in mismatches[:50]])
+    return f'<h2>{title} <span class="verdict {verdict}">{verdict.upper()}</span></h2>{body}'
+
+
+def _comparison(c: dict[str, Any] | None) -> str:
+    if not c:
+        return ""
+    rows, bad = [], []
+    for step, row in c["steps"].items():
+        if "only_in" in row:
+            continue
+        for p in ("p50", "p95", "p99"):
+            r = row[p]
+            change = f"{r['change']:+.1%}" if r["change"] is not None else "n/a"
+            rows.append([step, p, r["baseline_ms"], r["run_ms"], change])
+            bad.append(r["regressed"])
+    verdict = "passed" if c["passed"] else "failed"
+    shares = _table(["outcome", "baseline share", "run share", "shift"],
+                    [[k, v["baseline"], v["run"], f"{v['shift']:+.1%}"] for k, v in c["outcome_shares"].items()],
+                    [v["regressed"] for v in c["outcome_shares"].values()])
+    e = c["error_ratio"]
+    return (f'<h2>Compared with the baseline <span class="verdict {verdict}">{"NO REGRESSION" if c["passed"] else "REGRESSED"}'
+            f'</span></h2><p class="muted">baseline: {html.escape(str(c["baseline"]))}</p>'
+            + _table(["step", "percentile", "baseline ms", "run ms", "change"], rows, bad) + shares
+            + f"<p>error ratio: {e['baseline']:.2%} &rarr; {e['run']:.2%}</p>"
+            + "".join(f"<p><b>{html.escape(r)}</b></p>" for r in c["regressions"]))
+
+
+def render_html(summary: dict[str, Any], rows: list[dict[str, Any]], comparison: dict[str, Any] | None = None) -> str:
+    s = summary
+    verdict = "passed" if s.get("passed") else "failed"
+    thresholds = _table(["threshold", "value", "limit", ""],
+                        [[t["name"], t["value"], t["limit"], "ok" if t["passed"] else "FAIL"] for t in s.get("thresholds", [])],
+                        [not t["passed"] for t in s.get("thresholds", [])])
+    steps = _table(["step", "count", "failures", "p50 ms", "p95 ms", "p99 ms", "max ms", "corrected p99 ms"],
+                   [[k, v["count"], v["failures"], v["p50_ms"], v["p95_ms"], v["p99_ms"], v["max_ms"],
+                     v["corrected"]["p99_ms"]] for k, v in s.get("requests", {}).items()])
+    parts = [f"<h1>{html.escape(s.get('scenario', 'run'))} <span class=\"verdict {verdict}\">{verdict.upper()}</span></h1>",
+             f"<p class=\"muted\">{s.get('respondents', 0)} respondents in {s.get('duration_s', 0):.1f} s against "
+             f"{html.escape(str(s.get('target')))} &middot; seed {s.get('seed')} &middot; driver {s.get('driver', 'engine')}"
+             f" &middot; {html.escape(str(s.get('run_dir', '')))}</p>",
+             "<h2>Thresholds</h2>", thresholds, "<h2>Requests</h2>", steps]
+    if rows:
+        parts += [_figure(charts.latency_over_time(rows), "latency-over-time"),
+                  _figure(charts.throughput_over_time(rows), "throughput")]
+    if s.get("histograms"):
+        parts.append(_figure(charts.latency_histograms(s["histograms"]), "latency-histograms"))
+    if s.get("limits"):
+        parts += ["<h2>Limits</h2>", _figure(charts.limits_chart(s["limits"]), "limits")]
+    if s.get("personas"):
+        parts += ["<h2>Outcomes per persona</h2>", _figure(charts.funnel_chart(s["personas"]), "funnel")]
+    if s.get("callbacks"):
+        cb = s["callbacks"]
+        parts += ["<h2>Panel callbacks</h2>", _table(["", ""], [[k, v] for k, v in cb.items() if not isinstance(v, dict)])]
+    parts.append(_result_section("Panel reconciliation", s.get("reconciliation"), "mismatches"))
+    parts.append(_result_section("Data read-back", s.get("data_check"), "mismatches"))
+    parts.append(_comparison(comparison))
+    title = html.escape(f"loadtest: {s.get('scenario', 'run')}")
+    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>"
+            f"<style>{STYLE}</style><script>{_plotly_js()}</script></head><body>{''.join(parts)}</body></html>")
