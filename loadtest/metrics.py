@@ -90,6 +90,7 @@ class Metrics:
         self.personas: dict[str, dict[str, Any]] = {}
         self.errors_by_blame: Counter[str] = Counter()
         self.checks: Counter[str] = Counter()
+        self.recoveries: Counter[str] = Counter()  # lost replies recovered from, by how (core/flow.py)
         self.respondents = 0
         self.unexpected = 0
         self.dropped_arrivals = 0
@@ -129,6 +130,8 @@ class Metrics:
             self.unexpected += 1
         for check in result.checks:
             self.checks[check.name] += 1
+        for recovery in result.recoveries:
+            self.recoveries[recovery["how"]] += 1
         if result.error:
             self.errors_by_blame[result.error["blame"]] += 1
 
@@ -183,6 +186,7 @@ class Metrics:
             "personas": {name: {"respondents": p["respondents"], "outcomes": dict(p["outcomes"]),
                                 "unexpected": p["unexpected"]} for name, p in self.personas.items()},
             "errors_by_blame": dict(self.errors_by_blame), "checks": dict(self.checks),
+            "recoveries": dict(self.recoveries),
             "respondents": self.respondents, "unexpected": self.unexpected, "dropped_arrivals": self.dropped_arrivals,
         }
 
@@ -213,6 +217,7 @@ class Metrics:
             p["unexpected"] += d["unexpected"]
         self.errors_by_blame.update(data["errors_by_blame"])
         self.checks.update(data["checks"])
+        self.recoveries.update(data.get("recoveries", {}))
         self.respondents += data["respondents"]
         self.unexpected += data["unexpected"]
         self.dropped_arrivals += data["dropped_arrivals"]

@@ -34,6 +34,9 @@ def build_summary(sc: Scenario, metrics: Metrics, *, target: str, duration_s: fl
         "unexpected": metrics.unexpected,
         "checks_failed": dict(sorted(metrics.checks.items())),
         "errors_by_blame": dict(sorted(metrics.errors_by_blame.items())),
+        # Lost replies recovered from: `retried` (a first take sent again), `resumed` (the lost
+        # request had landed), `resubmitted` (it had not: the page was answered again).
+        "recoveries": dict(sorted(metrics.recoveries.items())),
         "dropped_arrivals": metrics.dropped_arrivals,
         "limits": limits or {},
         "regression": dataclasses.asdict(sc.regression),  # tolerances for `loadtest report --baseline`

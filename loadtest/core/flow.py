@@ -12,7 +12,19 @@ No sockets, no clocks: think time travels on the request as `think_s` for the dr
     WAITING    reply, no rule, not terminal       -> DONE         (PersonaStuck: script failure)
     WAITING    reply breaks the API contract      -> DONE         (ServerContractError)
     FOLLOWING  any reply                          -> DONE
+    WAITING    lost(error), no session yet        -> WAITING      take again (nothing to repeat twice)
+    WAITING    lost(error), a session             -> WAITING      take with the token ("resume")
+    any        lost(error), recoveries used up    -> DONE         (error typed by blame)
     any        fail(error) (transport, timeout)   -> DONE         (error typed by blame)
+
+Recovering from a lost reply. A request that got no complete reply (reset, timeout, a cut body)
+may or may not have been processed, so it is never repeated blind: a submit repeated after the
+platform took it would answer the next page with this page's form. Only the first take, before
+any session exists, is sent again (at worst the platform keeps a session that never got its
+token, which counts nowhere). Otherwise the flow asks where the respondent is: a take with the
+token ("resume", seed 000's session rebuild). The same page back means the lost submit never
+landed, and the persona answers it again (reported as `resubmitted`); any other page means it
+did, and the walk goes on from there (`resumed`). Each recovery is in the result.
 
 Every request carries the latest `x-survey-token` the server sent (seed 000: echo it verbatim).
 """
@@ -121,6 +133,7 @@ class RespondentResult:
     # What the platform should hold for this respondent: the last form submitted for each page
     # on its final path (going back and submitting a page again drops the pages after it).
     answers: dict[str, Any] = field(default_factory=dict)
+    recoveries: list[dict[str, str]] = field(default_factory=list)  # {lost: step, error, how}
 
 
 class RespondentFlow:
@@ -134,6 +147,9 @@ class RespondentFlow:
         )
         self._token: str | None = None
         self._path: list[tuple[tuple[int, ...], dict[str, Any]]] = []  # (page's question ids, form)
+        self._shown: tuple[int, ...] = ()  # question ids of the last page shown
+        self._last: Request | None = None
+        self._resuming: dict[str, str] | None = None  # the recovery a resume reply will settle
         self._state = "NEW"
         self._step = ""
 
@@ -163,8 +179,13 @@ class RespondentFlow:
         elif page.status != HTTP_ERROR:
             events.append(self._check("missing_token", f"{self._step} reply carried no x-survey-token"))
         self.result.statuses.append(page.status if page.status != HTTP_ERROR else f"http_{reply.status}")
+        if self._resuming is not None:
+            same = self._resuming["lost"] == "submit-page" and tuple(q.id for q in page.questions) == self._shown
+            self._resuming["how"] = "resubmitted" if same else "resumed"
+            self._resuming = None
         if page.questions:
             qids = tuple(q.id for q in page.questions)
+            self._shown = qids
             self.result.pages.append(list(qids))
             events.append(PageShown(self._step, page.status, qids))
         try:
@@ -188,6 +209,29 @@ class RespondentFlow:
         if isinstance(move, Submit) and page.questions:
             self._answered(tuple(q.id for q in page.questions), move.form)
         return events, self._request(move)
+
+    def lost(self, error: BaseException, max_recoveries: int = 5) -> tuple[list[Event], Request | None]:
+        """The last request got no complete reply: recover if it is safe (see the top), else fail.
+        Recoveries back off (0.1 s doubling, at most 2 s) so a platform that restarts is waited for."""
+        if self._state != "WAITING" or len(self.result.recoveries) >= max_recoveries or self._last is None:
+            return self.fail(error), None
+        backoff = min(2.0, 0.1 * 2 ** len(self.result.recoveries))
+        recovery = {"lost": self._step, "error": type(error).__name__, "how": "retried"}
+        self.result.recoveries.append(recovery)
+        if self._token is None:  # no session yet: the take can simply go again
+            self.result.requests += 1
+            self._last = Request(self._last.step, self._last.method, self._last.url, self._last.headers,
+                                 self._last.body, think_s=backoff)
+            return [], self._last
+        recovery["how"] = "pending"
+        self._resuming = recovery
+        headers = [h for h in self._last.headers if h[0] not in ("x-survey-token", "content-type")]
+        headers.append(("x-survey-token", self._token))
+        self._step = "resume"
+        self.result.requests += 1
+        self._last = Request(step="resume", method="GET", url=f"{API}/{self.target.survey_id}/take",
+                             headers=tuple(headers), think_s=backoff)
+        return [], self._last
 
     def fail(self, error: BaseException, blame: str | None = None) -> list[Event]:
         """The driver could not get a reply (transport failure, timeout): the respondent ends."""
@@ -231,7 +275,8 @@ class RespondentFlow:
             headers.append(("x-survey-token", self._token))
         self._step = step
         self.result.requests += 1
-        return Request(step=step, method=method, url=url, headers=tuple(headers), body=body, think_s=move.think_s)
+        self._last = Request(step=step, method=method, url=url, headers=tuple(headers), body=body, think_s=move.think_s)
+        return self._last
 
     def _outcome(self, page: PageReply, events: list[Event]) -> tuple[list[Event], Request | None]:
         self._finish(page.status, page, events)

@@ -143,8 +143,9 @@ class EngineRun:
                     now = loop.time()
                     self.metrics.request(request.step, 0.0, now - intended, 0, now - self._t0)
                     self._observe(flow.result, request, None, exc)
-                    flow.fail(exc)
-                    break
+                    _, request = flow.lost(exc)  # a safe recovery, or the end of this respondent
+                    intended = now + (request.think_s if request is not None else 0.0)
+                    continue
                 now = loop.time()
                 self.metrics.request(request.step, reply.elapsed_s, now - intended, reply.status, now - self._t0)
                 self._observe(flow.result, request, reply, None)

@@ -61,9 +61,9 @@ class RespondentUser(FastHttpUser):
                     at = time.monotonic() - st.t0
                     if not resp.status_code:  # no reply at all
                         st.metrics.request(request.step, elapsed, elapsed, 0, at)
-                        flow.fail(TransportError(str(resp.error)))
                         resp.failure(f"transport: {resp.error}")
-                        break
+                        _, request = flow.lost(TransportError(str(resp.error)))  # a safe recovery, or the end
+                        continue
                     st.metrics.request(request.step, elapsed, elapsed, resp.status_code, at)
                     headers = {k.lower(): v for k, v in (resp.headers or {}).items()}
                     events, request = flow.receive(Reply(resp.status_code, headers, resp.content or b"", elapsed))
