@@ -15,7 +15,12 @@ class TomlError(ValueError):
 
     def __init__(self, source: str, key: str, expected: str) -> None:
         self.source, self.key, self.expected = source, key, expected
-        super().__init__(f"{source}: {key}: expected {expected}")
+        super().__init__(_printable(f"{source}: {key}: expected {expected}"))
+
+
+def _printable(text: str) -> str:
+    """Keys come from the file: a key with a newline in it must not break the one-line promise."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class TomlReader:
