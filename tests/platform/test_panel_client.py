@@ -86,10 +86,10 @@ def test_the_limiter_spaces_callbacks_at_its_rate() -> None:
     client, calls = run_client([httpx.Response(204)] * 21, *outcomes, limiter=limiter)
     span = calls[-1][0] - calls[0][0]
     assert span >= 20 / 40 - 0.01  # twenty intervals of 25 ms at the least
-    # Never faster than the limit (a late grant is not made up for by a burst); a loaded machine
-    # can only make it slower. The exact +-1% over 60 s is measured in bench/, not asserted here.
+    # Never faster than the limit (a late grant is not made up for by a burst). How much slower a
+    # loaded machine makes it is not a property: the +-1% over 60 s is measured in bench/.
     achieved = limiter.achieved()["achieved"]
-    assert achieved is not None and 40 * 0.75 <= achieved <= 40 * 1.01
+    assert achieved is not None and achieved <= 40 * 1.01
 
 
 def test_429s_do_not_use_up_attempts_but_their_waiting_is_bounded() -> None:

@@ -24,7 +24,8 @@ from tests.helpers import CUSTOMER, ROOT
 
 SMOKE_FILE = ROOT / "scenarios" / "smoke.toml"
 SMOKE = load_scenario(SMOKE_FILE)
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: CI runs the same examples every time (run with --hypothesis-seed to explore more).
+SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**40, 2**40), st.floats(allow_nan=False),
                     st.text(max_size=20))
