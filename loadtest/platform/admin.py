@@ -3,6 +3,9 @@
     GET  /__admin/health                 liveness, with the surveys served
     GET  /__admin/stats                  requests by endpoint and status, open sessions, outcomes, quota fill
     POST /__admin/reset                  forget every response, quota count and state override
+                                         (and the data API's user variables)
+    POST /__admin/drop-answer            {"respid": N, "variable": "u_10002"}: delete one stored answer,
+                                         so a test can show the data check catching a mismatch
     PUT  /__admin/surveys/{id}/state     {"state": "active" | "closed" | "paused" | "suspended"}
     GET  /__admin/static-page            the first survey's first page, pre-rendered, touching no state
                                          (the baseline the capacity bench compares against)
@@ -41,10 +44,13 @@ def route(platform: Platform, method: str, path: str, body: bytes) -> tuple[int,
         platform.api.sessions.clear()
         platform.panel.store.reset()
         platform.panel.buckets.clear()
+        platform.data.reset()
         platform.requests.clear()
         return _json(200, {"status": "reset"})
     if path == "/__admin/static-page" and method == "GET":
         return 200, _static_page(platform)
+    if path == "/__admin/drop-answer" and method == "POST":
+        return _json(*platform.data.drop_answer(body))
     if path == "/openapi.json" and method == "GET":
         return _json(200, openapi_document(sorted(platform.api.surveys)))
     if path.startswith("/__admin/surveys/") and path.endswith("/state") and method == "PUT":

@@ -22,17 +22,19 @@ from loadtest.platform.panel_link import link
 from loadtest.platform.panel_store import PanelStore
 from loadtest.platform.model import Survey
 from loadtest.platform.questionpro import API, RespondentApi
+from loadtest.platform.respondent_data import DATA_PREFIX, DEFAULT_DATA_TOKEN, RespondentData, Stream
+from loadtest.platform.responses_api import ResponsesApi
 from loadtest.platform.storage import Store
 from loadtest.platform.theoremreach import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET, PanelApi, PanelConfig
 
-__all__ = ["Platform", "PlatformConfig", "DEFAULT_API_KEY", "MAX_BODY_BYTES"]
+__all__ = ["Platform", "PlatformConfig", "DEFAULT_API_KEY", "DEFAULT_DATA_TOKEN", "MAX_BODY_BYTES"]
 
 PANEL_PREFIXES = ("/api/external/v1/", "/respondent_result/")
 DEFAULT_API_KEY = "loadtest-local-key"  # for local use only; real runs set the environment variable
 MAX_BODY_BYTES = 1 << 20
 JSON = [("content-type", "application/json")]
 
-Response = tuple[int, list[tuple[str, str]], bytes]
+Response = tuple[int, list[tuple[str, str]], "bytes | Stream"]  # a Stream only from the data API
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,7 @@ class PlatformConfig:
     panel_api_key: str = DEFAULT_PANEL_API_KEY
     panel_secret: str = DEFAULT_PANEL_SECRET
     panel_algorithm: str = "sha3_256"
+    data_token: str = DEFAULT_DATA_TOKEN  # the bearer token of the respondent data API
 
 
 class Platform:
@@ -51,6 +54,8 @@ class Platform:
         self.requests: Counter[tuple[str, int, str]] = Counter()  # (endpoint, HTTP status, outcome)
         self._api_key = config.api_key.encode()
         self.static_page: bytes | None = None  # rendered once by admin's /__admin/static-page
+        self.data = RespondentData(self.api.surveys, store, self.api.sessions, config.data_token, self.api.clock)
+        self.responses = ResponsesApi(self.api, config.api_key)
         self.panel = PanelApi(
             PanelConfig(config.panel_api_key, config.panel_secret, config.panel_algorithm),
             PanelStore(store.connection), link(self), self.api.clock,
@@ -68,6 +73,11 @@ class Platform:
                 out = _reply(reply)
                 self.requests[(endpoint, reply.status, reply.outcome)] += 1
                 return out
+            if path.startswith(DATA_PREFIX):
+                endpoint = "respondent-data"
+                status, out_headers, body_out = self.data.handle(method, path, query, headers, body)
+                self.requests[(endpoint, status, "")] += 1
+                return status, out_headers, body_out
             if path.startswith(PANEL_PREFIXES):
                 endpoint = "panel"
                 status, out_headers, payload = self.panel.handle(method, path, query, dict(headers), body)
@@ -88,6 +98,8 @@ class Platform:
     ) -> tuple[str, ApiReply]:
         parts = path[len(API) + 1 :].split("/")
         step = parts[1] if len(parts) == 2 else ""
+        if step == "responses":  # seed 002: a whole response in one call (its own auth and checks)
+            return step, self.responses.handle(method, parts[0], query, headers, body)
         if step not in ("take", "submit-page", "previous-page"):
             return "unknown", error_envelope(404, path)
         expected = "POST" if step == "submit-page" else "GET"
@@ -110,8 +122,13 @@ class Platform:
 
     # --- RSGI (granian) -----------------------------------------------------------------
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
-        body = await protocol() if scope.method in ("POST", "PUT", "PATCH") else b""
+        body = await protocol() if scope.method in ("POST", "PUT", "PATCH", "DELETE") else b""
         status, headers, payload = self.handle(scope.method, scope.path, scope.query_string, scope.headers, body)
+        if isinstance(payload, Stream):
+            transport = protocol.response_stream(status, headers)
+            for chunk in payload:
+                await transport.send_bytes(chunk)
+            return
         protocol.response_bytes(status, headers, payload)
 
     # --- ASGI ---------------------------------------------------------------------------
@@ -136,6 +153,10 @@ class Platform:
             "status": status,
             "headers": [(k.encode(), v.encode()) for k, v in out_headers],
         })
+        if isinstance(payload, Stream):
+            for chunk in payload:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            payload = b""
         await send({"type": "http.response.body", "body": payload})
 
 

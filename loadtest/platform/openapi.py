@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from loadtest.platform.openapi_data import DATA_SECURITY, data_paths, data_schemas
+
 __all__ = ["openapi_document", "PAGE_STATUSES"]
 
 PAGE_STATUSES = [
@@ -168,7 +170,8 @@ def openapi_document(survey_ids: list[int]) -> dict[str, Any]:
         "info": {
             "title": "loadtest reference survey platform",
             "version": "1",
-            "description": f"QuestionPro v2 respondent API subset; surveys served: {survey_ids}",
+            "description": f"QuestionPro v2 respondent and responses API subset, TheoremReach DIY panel API, "
+                           f"Forsta respondent data API; surveys served: {survey_ids}",
         },
         "paths": {
             f"{base}/take": {"get": take},
@@ -205,15 +208,17 @@ def openapi_document(survey_ids: list[int]) -> dict[str, Any]:
             },
             "/openapi.json": {"get": {"summary": "this document", "responses": admin_json}},
             **_panel_paths(),
+            **data_paths(),
         },
         "components": {
             "securitySchemes": {
                 "apiKey": {"type": "apiKey", "in": "header", "name": "api-key"},
                 "panelKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key",
                              "description": "base64 of the panel API key (or the key itself in the api_key query)"},
+                **DATA_SECURITY,
             },
             "schemas": {"ErrorEnvelope": _ERROR, "PageResponse": _PAGE, "NoPrevious": _NO_PREVIOUS,
-                        "PanelErrors": _PANEL_ERRORS, "PanelData": _PANEL_DATA},
+                        "PanelErrors": _PANEL_ERRORS, "PanelData": _PANEL_DATA, **data_schemas()},
         },
     }
 

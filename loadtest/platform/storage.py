@@ -9,13 +9,14 @@ changes nothing. One platform process owns the file (see `_setup`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import orjson
 
@@ -129,7 +130,10 @@ class Store:
         # call; this process owns the file, so both live in memory, counted once here and then
         # kept up to date as each write commits.
         self._states: dict[int, str] = dict(self._db.execute("SELECT survey_id, state FROM survey_states"))
-        self._outcomes: Counter[tuple[int, str]] = Counter({
+        self._outcomes: Counter[tuple[int, str]] = self._count_outcomes()
+
+    def _count_outcomes(self) -> Counter[tuple[int, str]]:
+        return Counter({
             (survey_id, status): n for survey_id, status, n in self._db.execute(
                 "SELECT survey_id, status, COUNT(*) FROM responses GROUP BY survey_id, status"
             )
@@ -227,6 +231,35 @@ class Store:
             cur = self._db.execute(f"SELECT {_COLUMNS} FROM responses WHERE survey_id = ? ORDER BY id", (survey_id,))
         for row in cur:
             yield ResponseRow.from_db(row)
+
+    def responses_after(self, survey_id: int, after_id: int, limit: int, offset: int = 0) -> list[ResponseRow]:
+        """Up to `limit` rows of a survey with ids above `after_id` (skipping `offset`), in id order."""
+        cur = self._db.execute(
+            f"SELECT {_COLUMNS} FROM responses WHERE survey_id = ? AND id > ? ORDER BY id LIMIT ? OFFSET ?",
+            (survey_id, after_id, limit, offset),
+        )
+        return [ResponseRow.from_db(row) for row in cur.fetchall()]
+
+    def count(self, survey_id: int) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM responses WHERE survey_id = ?", (survey_id,)).fetchone()[0])
+
+    def delete(self, row: ResponseRow) -> None:
+        self._db.execute("DELETE FROM responses WHERE id = ?", (row.id,))
+        if row.stored_status is not None:
+            self._outcomes[(row.survey_id, row.stored_status)] -= 1
+            row.stored_status = None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Writes inside commit together or not at all (the outcome counts are recounted on rollback)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            self._outcomes = self._count_outcomes()
+            raise
+        self._db.execute("COMMIT")
 
     def _counted(self, row: ResponseRow) -> None:
         """Move a row whose write has committed to its new status in the outcome counts."""
