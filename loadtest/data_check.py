@@ -1,0 +1,155 @@
+"""Check what the platform stored against what respondents submitted. Pure: lists in, report out.
+
+Inputs: respondents.jsonl lines (dicts with `index`, `persona`, `survey_id`, `transaction_id`,
+`outcome` and `answers`, the last form each respondent submitted for every page on its final
+path) and the stored records read back from the respondent data API (seed 004), as
+(survey id, record) pairs. A record's `status` is Forsta's ("complete" for a completed response),
+its answer variables are form keys (`u_`, `m_`, `t_`, `r_`, `s_`, `dt_day_`/`dt_month_`/`dt_year_`
+followed by digits); other variables (respid, interview times, user variables) are not compared.
+
+Rules:
+
+* Every respondent with outcome `survey_complete` has exactly one record with status complete
+  and the same survey and transaction id. None: `missing`. More than one: each one past the
+  first is `extra`.
+* A complete record whose survey + transaction id belongs to this run (some respondent of the
+  run had it) but whose respondents did not complete is `extra`. Records of other transactions
+  are not this run's and are left alone.
+* The record's answer variables equal the respondent's submitted answers, compared after
+  normalising both sides as the platform's page validation stores a form: a blank value (None,
+  "", only whitespace, an empty list) is no answer, so it is dropped; the text of an "other"
+  choice counts only while that choice is chosen (a submitted `t_{id}` whose id is neither a `u_`
+  value nor in an `m_` list is dropped when `other_ids` names it, as the page drops it; without
+  `other_ids` every `t_` is kept, which is right for the built-in answerer since it sends other
+  text only with its choice; a stored one is always compared);
+  scalars compare as text (a stored 4 equals a submitted "4"); a multi-choice list compares as a
+  set (order of selection is not data). Each differing variable is one mismatch; `mismatched`
+  counts respondents with at least one.
+
+Going back is already in the input: the flow keeps only the last form of each page on the final
+path, so an answer changed after going back must be stored as changed, and the answers of a
+page that dropped off the path must not be stored at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+__all__ = ["ANSWER_VARIABLE", "MAX_LISTED", "check_data", "normalise"]
+
+ANSWER_VARIABLE = re.compile(r"(?:[umtrs]|dt_day|dt_month|dt_year)_\d+")
+COMPLETE = "survey_complete"
+MAX_LISTED = 50
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == [] or (isinstance(value, str) and not value.strip())
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def normalise(answers: Mapping[str, Any], other_ids: Collection[str] = ()) -> dict[str, Any]:
+    """Answer variables only, blanks dropped, unchosen "other" texts dropped, lists as sorted tuples."""
+    out: dict[str, Any] = {}
+    for key, value in answers.items():
+        if not ANSWER_VARIABLE.fullmatch(key) or _blank(value):
+            continue
+        out[key] = tuple(sorted(_scalar(v) for v in value)) if isinstance(value, list) else _scalar(value)
+    if other_ids:
+        chosen: set[str] = set()
+        for key, value in out.items():
+            if key.startswith("u_"):
+                chosen.add(value)
+            elif key.startswith("m_"):
+                chosen.update(value)
+        for key in [k for k in out if k.startswith("t_")]:
+            aid = key[2:]
+            if aid in other_ids and aid not in chosen:
+                del out[key]
+    return out
+
+
+def _shown(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def check_data(
+    respondents: Iterable[Mapping[str, Any]],
+    records: Iterable[tuple[int, Mapping[str, Any]]],
+    other_ids: Collection[str] = (),
+) -> dict[str, Any]:
+    """The `data_check` section of summary.json (see the module docstring)."""
+    run_keys: set[tuple[int, str]] = set()
+    completed: dict[tuple[int, str], list[Mapping[str, Any]]] = defaultdict(list)
+    for r in respondents:
+        txn = r.get("transaction_id")
+        if not txn:
+            continue
+        key = (int(r["survey_id"]), str(txn))
+        run_keys.add(key)
+        if r.get("outcome") == COMPLETE:
+            completed[key].append(r)
+    stored: dict[tuple[int, str], list[Mapping[str, Any]]] = defaultdict(list)
+    records_read = 0
+    for survey_id, record in records:
+        records_read += 1
+        txn = record.get("transaction_id")
+        if record.get("status") == "complete" and txn:
+            stored[(int(survey_id), str(txn))].append(record)
+    missing: list[dict[str, Any]] = []
+    extra: list[dict[str, Any]] = []
+    mismatches: list[dict[str, Any]] = []
+    mismatched = 0
+    checked = 0
+    for key, people in sorted(completed.items()):
+        found = sorted(stored.get(key, []), key=lambda rec: rec.get("respid") or 0)
+        for person in people:
+            checked += 1
+            if not found:
+                missing.append({"respondent": person.get("index"), "persona": person.get("persona"),
+                                "survey_id": key[0], "transaction_id": key[1]})
+                continue
+            record = found.pop(0)
+            differences = _differences(person, record, other_ids)
+            if differences:
+                mismatched += 1
+                mismatches.extend(differences)
+        extra.extend(_extra(key, rec) for rec in found)
+    for key, recs in sorted(stored.items()):
+        if key in run_keys and key not in completed:
+            extra.extend(_extra(key, rec) for rec in recs)
+    return {
+        "passed": not (missing or extra or mismatched),
+        "respondents_checked": checked,
+        "records_read": records_read,
+        "problems": {"missing": len(missing), "extra": len(extra), "mismatched": mismatched},
+        "mismatches": mismatches[:MAX_LISTED],
+        "missing_respondents": missing[:MAX_LISTED],
+        "extra_records": extra[:MAX_LISTED],
+    }
+
+
+def _extra(key: tuple[int, str], record: Mapping[str, Any]) -> dict[str, Any]:
+    return {"respid": record.get("respid"), "survey_id": key[0], "transaction_id": key[1]}
+
+
+def _differences(person: Mapping[str, Any], record: Mapping[str, Any], other_ids: Collection[str]
+                 ) -> list[dict[str, Any]]:
+    submitted = normalise(person.get("answers") or {}, other_ids)
+    held = normalise(record)  # an unchosen other text the platform kept is a mismatch
+    out = []
+    for variable in sorted(submitted.keys() | held.keys()):
+        if submitted.get(variable) != held.get(variable):
+            out.append({"respondent": person.get("index"), "persona": person.get("persona"),
+                        "transaction_id": person.get("transaction_id"), "variable": variable,
+                        "submitted": _shown(submitted.get(variable)), "stored": _shown(held.get(variable))})
+    return out
