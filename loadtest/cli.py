@@ -27,6 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     mock.add_argument("--api-key-env", default="LOADTEST_API_KEY", metavar="NAME",
                       help="environment variable holding the api-key clients must send "
                            "(unset: the local default 'loadtest-local-key')")
+    mock.add_argument("--data-token-env", default="LOADTEST_DATA_TOKEN", metavar="NAME",  # issue 6 part 4
+                      help="environment variable holding the bearer token of the respondent data API "
+                           "(unset: the local default 'loadtest-local-data-token')")
     run = sub.add_parser("run", help="run a scenario with the anyio engine (headless) and write reports/<run-id>/")
     run.add_argument("scenario", type=Path, metavar="SCENARIO")
     run.add_argument("--target", default=None, metavar="URL",
@@ -42,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     rep.add_argument("--baseline", type=Path, default=None, metavar="RUN_DIR",
                      help="a previous run folder: print and write the comparison; exit 3 on a regression")
+    _replay_parser(sub)
     loc = sub.add_parser("locust", help="run a scenario with Locust (web UI by default; options pass through)",
                          prefix_chars="+")
     loc.add_argument("scenario", type=Path, metavar="SCENARIO")
@@ -57,8 +61,43 @@ def _run(args: argparse.Namespace) -> int:
                           duration_s=args.duration_s, seed=args.seed, record=args.record, reports=args.reports))
 
 
+# --- loadtest replay (issue 6, part 3) -----------------------------------------------------------
+def _replay_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    rp = sub.add_parser("replay", help="walk recorded respondents again against a target, diff the replies")
+    rp.add_argument("recording", type=Path, metavar="RECORDING", help="a file from `loadtest run --record`")
+    rp.add_argument("--target", default=None, metavar="URL",
+                    help="base URL of the survey API (default: the reference platform, recorded surveys)")
+    rp.add_argument("--survey", action="append", type=Path, default=[], metavar="FILE",
+                    help="survey TOML for the started platform (repeatable; default: the recorded files)")
+    rp.add_argument("--report", type=Path, default=None, metavar="DIR",
+                    help="write DIR/replay.json with every divergence")
+    rp.add_argument("--concurrency", type=int, default=8, metavar="N",
+                    help="--order free: respondents replayed at once (default 8)")
+    rp.add_argument("--timeout", type=float, default=10.0, metavar="S", dest="timeout_s",
+                    help="per-request timeout in seconds (default 10)")
+    rp.add_argument("--max-requests", type=int, default=200, metavar="N",
+                    help="cap on requests per respondent (default 200)")
+    rp.add_argument("--think-scale", type=float, default=1.0, metavar="F",
+                    help="times the recorded think times (default 1; 0: none, which a speeder check sees)")
+    rp.add_argument("--suffix", default=None, metavar="S",
+                    help="transaction ids become T-S (default: rp + 6 random hex digits)")
+    rp.add_argument("--order", choices=("recorded", "free"), default="recorded",
+                    help="recorded: one request at a time in the recorded order (default); "
+                         "free: --concurrency respondents at once, each at its own pace")
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from loadtest.replay.command import ReplayCommand, replay
+
+    return replay(ReplayCommand(
+        recording=args.recording, target=args.target, surveys=args.survey, report=args.report,
+        concurrency=args.concurrency, timeout_s=args.timeout_s, max_requests=args.max_requests,
+        think_scale=args.think_scale, suffix=args.suffix, order=args.order))
+# --- end loadtest replay ---------------------------------------------------------------------------
+
+
 def _mock(args: argparse.Namespace) -> int:
-    from loadtest.platform.app import DEFAULT_API_KEY, Platform, PlatformConfig
+    from loadtest.platform.app import DEFAULT_API_KEY, DEFAULT_DATA_TOKEN, Platform, PlatformConfig
     from loadtest.platform.server import ServerError, serve
     from loadtest.platform.storage import Store
     from loadtest.platform.survey_file import SurveyFileError, load_survey
@@ -82,9 +121,12 @@ def _mock(args: argparse.Namespace) -> int:
     panel_secret = os.environ.get("LOADTEST_PANEL_SECRET") or DEFAULT_PANEL_SECRET
     temporary = args.db is None
     store = Store(args.db)
+    data_token = os.environ.get(args.data_token_env) or DEFAULT_DATA_TOKEN
     platform = Platform(surveys, store, PlatformConfig(api_key=api_key, panel_api_key=panel_key,
-                                                       panel_secret=panel_secret))
+                                                       panel_secret=panel_secret, data_token=data_token))
     key_source = f"${args.api_key_env}" if os.environ.get(args.api_key_env) else "the local default key"
+    key_source += "; data token from " + (
+        f"${args.data_token_env}" if os.environ.get(args.data_token_env) else "the local default token")
 
     def ready(url: str) -> None:
         # The URL alone on stdout (scriptable); the rest on stderr.
@@ -115,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
             from loadtest.report.command import report_command
 
             return report_command(args.run_dir, args.baseline)
+        if args.command == "replay":
+            return _replay(args)
         if args.command == "locust":
             from loadtest.locust_driver.command import run_locust
 

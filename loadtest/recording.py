@@ -2,20 +2,26 @@
 
 Session tokens are kept as the opaque strings they are (replay gets fresh ones anyway); API keys
 and any other secret the run knows are replaced by "<redacted>" wherever they appear.
+
+The first line is a header (`{"recording": "loadtest", "version": 1, ...}`) naming the scenario,
+its seed, the target's base URL, the environment variable of the API key, and each survey's id
+and file, so that `loadtest replay` can serve the same surveys again. Every other line is one
+request of one respondent with its reply (or the error that stood in for it).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO, Any, Iterable
 
 import orjson
 
 from loadtest.core.flow import Reply, Request, RespondentResult
 
-__all__ = ["Recorder", "REDACTED"]
+__all__ = ["Recorder", "REDACTED", "FORMAT", "VERSION"]
 
 REDACTED = "<redacted>"
+FORMAT, VERSION = "loadtest", 1
 _SECRET_HEADERS = {"api-key", "x-api-key", "authorization", "cookie"}
 
 
@@ -29,6 +35,16 @@ class Recorder:
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
         return text
+
+    def header(self, scenario: Path, seed: int, target_url: str, api_key_env: str,
+               surveys: Iterable[tuple[int, Path]]) -> None:
+        """The first line: what replay needs to know to serve the same surveys and compare."""
+        doc: dict[str, Any] = {
+            "recording": FORMAT, "version": VERSION, "scenario": str(scenario.resolve()), "seed": seed,
+            "target_url": self._clean(target_url), "api_key_env": api_key_env,
+            "surveys": [{"id": sid, "file": str(path)} for sid, path in surveys],
+        }
+        self._file.write(orjson.dumps(doc) + b"\n")
 
     def __call__(self, result: RespondentResult, request: Request, reply: Reply | None,
                  error: BaseException | None) -> None:

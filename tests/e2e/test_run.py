@@ -121,7 +121,9 @@ def test_record_keeps_every_exchange_and_no_secret_reaches_any_output(tmp_path: 
     out = loadtest("run", str(SMOKE), "--respondents", "30", "--record", str(recording),
                    "--reports", str(tmp_path / "r"), env={"LOADTEST_API_KEY": secret})
     assert out.returncode == 0, out.stdout + out.stderr
-    lines = [orjson.loads(x) for x in recording.read_bytes().splitlines()]
+    header, *lines = [orjson.loads(x) for x in recording.read_bytes().splitlines()]
+    assert header["recording"] == "loadtest" and header["api_key_env"] == "LOADTEST_API_KEY"
+    assert {s["id"] for s in header["surveys"]} == {100001, 200002}
     assert len(lines) == sum(s["count"] for s in summary(tmp_path / "r")["requests"].values())
     assert {x["step"] for x in lines} >= {"take", "submit-page"}
     assert all(x["headers"].get("api-key") == "<redacted>" for x in lines if x["step"] != "redirect")
