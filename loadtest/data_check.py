@@ -9,7 +9,8 @@ followed by digits); other variables (respid, interview times, user variables) a
 
 Rules:
 
-* Every respondent with outcome `survey_complete` has exactly one record with status complete
+* Every respondent that completed (outcome `survey_complete`, or that status on its way, as a
+  returner's) has exactly one record with status complete
   and the same survey and transaction id. None: `missing`. More than one: each one past the
   first is `extra`.
 * A complete record whose survey + transaction id belongs to this run (some respondent of the
@@ -96,7 +97,8 @@ def check_data(
             continue
         key = (int(r["survey_id"]), str(txn))
         run_keys.add(key)
-        if r.get("outcome") == COMPLETE:
+        # A returner completes, then comes back and is told already_completed: it completed.
+        if r.get("outcome") == COMPLETE or COMPLETE in (r.get("statuses") or ()):
             completed[key].append(r)
     stored: dict[tuple[int, str], list[Mapping[str, Any]]] = defaultdict(list)
     records_read = 0

@@ -31,6 +31,7 @@ from loadtest.engine.run import EngineRun
 from loadtest.metrics import Metrics
 from loadtest.platform.app import DEFAULT_API_KEY
 from loadtest.platform.theoremreach import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
+from loadtest.readback import data_check_wanted, read_back
 from loadtest.recording import Recorder
 from loadtest.report.render import write_run_files
 from loadtest.report.run_files import RespondentLog, new_run_dir
@@ -93,6 +94,7 @@ def run(opts: RunOptions, out: Any = sys.stdout) -> int:
                        "to hold the API key for a non-embedded target (it is not set)")
     api_key = env_key or DEFAULT_API_KEY
     panel_key, panel_secret = _panel_credentials(sc)
+    check_data = data_check_wanted(sc)
     warm_up({lang for survey in sc.surveys for lang in survey.languages})
     run_dir = new_run_dir(opts.reports, sc.name, sc.seed)
     log = RespondentLog(run_dir / "respondents.jsonl")
@@ -115,13 +117,14 @@ def run(opts: RunOptions, out: Any = sys.stdout) -> int:
                 panel = PanelSession(sc.panel, sc.panel.target or url, panel_key, panel_secret,
                                      limiters.get(sc.panel.limit) if sc.panel.limit else None)
             engine.on_result = _fan_out(log, panel)
-            metrics, panel_report = anyio.run(_drive, engine, sc, panel, url, log)
+            metrics, panel_report, data_check = anyio.run(_drive, engine, sc, panel, url, log, check_data)
     finally:
         log.close()
         if recorder is not None:
             recorder.close()
     summary = build_summary(sc, metrics, target="embedded" if sc.target == "embedded" else sc.target,
-                            duration_s=engine.elapsed_s, driver="engine", limits=limiters.summary(), panel=panel_report)
+                            duration_s=engine.elapsed_s, driver="engine", limits=limiters.summary(), panel=panel_report,
+                            extra={"data_check": data_check} if data_check is not None else None)
     summary["run_dir"] = str(run_dir)
     write_run_files(run_dir, summary, metrics.timeline_rows())
     print_summary(summary, out)
@@ -148,8 +151,8 @@ def _fan_out(log: RespondentLog, panel: PanelSession | None) -> Callable[[Respon
     return on_result
 
 
-async def _drive(engine: EngineRun, sc: Scenario, panel: PanelSession | None, url: str,
-                 log: RespondentLog) -> tuple[Metrics, dict[str, Any] | None]:
+async def _drive(engine: EngineRun, sc: Scenario, panel: PanelSession | None, url: str, log: RespondentLog,
+                 check_data: bool) -> tuple[Metrics, dict[str, Any] | None, dict[str, Any] | None]:
     engine.stop = anyio.Event()
     loop = asyncio.get_running_loop()
     interrupts = 0
@@ -194,4 +197,8 @@ async def _drive(engine: EngineRun, sc: Scenario, panel: PanelSession | None, ur
             log.flush()
             reconciliation = await panel.reconcile(log.path)
             report = {"callbacks": panel.summary(), "reconciliation": reconciliation}
-    return engine.metrics, report
+    data_check = None
+    if check_data:
+        log.flush()
+        data_check = await read_back(sc, url, log.path)
+    return engine.metrics, report, data_check

@@ -18,7 +18,8 @@ from loadtest.platform.model import Survey
 from loadtest.platform.survey_file import SurveyFileError, load_survey
 from loadtest.tomlcheck import MISSING, TomlError, TomlReader
 
-__all__ = ["Scenario", "LoadModel", "Thresholds", "Regression", "PanelSettings", "ScenarioError", "load_scenario"]
+__all__ = ["Scenario", "LoadModel", "Thresholds", "Regression", "PanelSettings", "DataCheckSettings", "ScenarioError",
+           "load_scenario"]
 
 
 class ScenarioError(TomlError):
@@ -56,6 +57,15 @@ class Regression:
     min_ms: float = 1.0
     outcome_share_shift: float = 0.05  # absolute change in any outcome's share of respondents
     error_ratio_increase: float = 0.01  # absolute change in the share of failed requests
+
+
+@dataclass(frozen=True)
+class DataCheckSettings:
+    """Read every completed respondent's stored answers back after the run (loadtest/readback.py)."""
+
+    enabled: bool | None = None  # None: on against the embedded platform, off against others
+    target: str | None = None  # the respondent data API's base URL; None: the survey target
+    token_env: str = "LOADTEST_DATA_TOKEN"  # the variable holding its bearer token
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,7 @@ class Scenario:
     limits: dict[str, float] = field(default_factory=dict)  # name -> requests per second
     panel: PanelSettings | None = None
     regression: Regression = field(default_factory=Regression)
+    data_check: DataCheckSettings = field(default_factory=DataCheckSettings)
 
 
 _STEPS = ("take", "submit-page", "previous-page", "redirect")
@@ -164,7 +175,18 @@ def _scenario(path: Path, top: TomlReader) -> Scenario:
         limits=(limits := _limits(top.table("limits"))),
         panel=_panel(top, limits) if "panel" in top.data else None,
         regression=_regression(top.table("regression")),
+        data_check=_data_check(top.table("data_check")),
     )
+
+
+def _data_check(r: TomlReader) -> DataCheckSettings:
+    enabled = r._get("enabled", None)
+    if enabled is not None and not isinstance(enabled, bool):
+        raise r.fail("enabled", "true or false")
+    target = r.str("target", None)
+    if target is not None and not target.startswith(("http://", "https://")):
+        raise r.fail("target", f"an http(s) URL (got {target!r})")
+    return DataCheckSettings(enabled=enabled, target=target, token_env=r.str("token_env", "LOADTEST_DATA_TOKEN"))
 
 
 def _regression(r: TomlReader) -> Regression:

@@ -37,6 +37,10 @@ def evaluate(th: Thresholds, summary: dict[str, Any]) -> list[dict[str, Any]]:
     if rec is not None:
         problems = sum(rec.get("problems", {}).values())
         add("panel_reconciliation", 0, problems, rec.get("passed", False))
+    check = summary.get("data_check")
+    if check is not None:  # every completed respondent's stored answers equal what it sent
+        problems = sum(check.get("problems", {}).values())
+        add("data_check", 0, problems, check.get("passed", False))
     # Shares are of respondents that reached an outcome: those cut off by the end of the run
     # (`incomplete`, many in a short Locust -t run) say nothing about the survey's funnel.
     respondents = (summary["respondents"] - summary["outcomes"].get("incomplete", 0)) or 1

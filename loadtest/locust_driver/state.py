@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
+import anyio
+
 from loadtest.core.flow import RespondentResult
 from loadtest.core.population import Population
 from loadtest.engine.panel_session import PanelSession
@@ -27,6 +29,7 @@ from loadtest.locust_driver.cluster import callbacks_by_persona, combine_callbac
 from loadtest.locust_driver.gevent_io import GeventLimiter, GeventPanelIO
 from loadtest.locust_driver.panel import LocustPanel
 from loadtest.metrics import Metrics
+from loadtest.readback import data_check_wanted, read_back
 from loadtest.report.render import write_run_files
 from loadtest.report.run_files import RespondentLog, new_run_dir, respondent_line
 from loadtest.scenario import Scenario
@@ -81,6 +84,7 @@ class TestRun:
         if cfg.role != "worker":
             for lim in self.limiters.values():
                 lim.set_share(lim.target)
+        self.check_data = cfg.role != "worker" and data_check_wanted(sc)
         self.run_dir: Path | None = None
         self.log: RespondentLog | None = None
         if cfg.role != "worker":
@@ -187,6 +191,10 @@ class TestRun:
         if self.panel is not None:
             panel = {"callbacks": self.callbacks(), "reconciliation": self.panel.reconcile(self.log.path)}
             self.panel.close()
+        if self.check_data:
+            # The read-back is the engine's async client: an asyncio loop inside this greenlet
+            # (gevent's patched selectors let the other greenlets, Locust's own, run meanwhile).
+            extra = {**(extra or {}), "data_check": anyio.run(read_back, self.scenario, self.cfg.host, self.log.path)}
         summary = build_summary(self.scenario, self.metrics, target=self.cfg.host,
                                 duration_s=time.monotonic() - self.t0, driver="locust", limits=self.limits(),
                                 panel=panel, extra={"locust_stats": locust_stats, "run_dir": str(self.run_dir),

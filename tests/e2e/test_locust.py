@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import orjson
+
 from tests.e2e.test_run import SMOKE, loadtest, scenario_variant, summary
 
 
@@ -24,6 +26,9 @@ def test_a_headless_locust_run_uses_our_personas_and_writes_the_same_summary(tmp
     assert s["callbacks"]["accepted"] > 0 and s["callbacks"]["too_many_requests"] == 0
     assert s["callbacks"]["undelivered"] == 0 and s["reconciliation"]["passed"]
     assert s["reconciliation"]["respondents_checked"] == s["respondents"] == s["started"]
+    lines = [orjson.loads(line) for line in (Path(s["run_dir"]) / "respondents.jsonl").read_bytes().splitlines()]
+    completed = sum(1 for line in lines if "survey_complete" in line["statuses"])
+    assert s["data_check"]["passed"] and s["data_check"]["respondents_checked"] == completed
     assert s["limits"]["panel"]["shares"] == [10.0] and s["limits"]["panel"]["granted"] >= s["callbacks"]["sent"]
     with (tmp_path / "loc_stats.csv").open() as f:  # and Locust's own reports name requests by step
         assert {"take", "submit-page"} <= {row["Name"] for row in csv.DictReader(f)}

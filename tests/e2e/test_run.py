@@ -67,6 +67,10 @@ def test_smoke_reaches_every_outcome_its_personas_expect_and_passes(tmp_path: Pa
     lines = respondents(tmp_path)
     assert len(lines) == 200 and {line["index"] for line in lines} == set(range(200))
     assert all({"persona", "seed", "outcome", "pages", "timings", "checks"} <= set(line) for line in lines)
+    # Read back: every completion (a returner's too) is stored exactly as it was answered.
+    completed = sum(1 for line in lines if "survey_complete" in line["statuses"])
+    assert s["data_check"]["passed"] and s["data_check"]["respondents_checked"] == completed > 0
+    assert s["data_check"]["records_read"] == completed
     assert "PASSED" in out.stdout
 
 
