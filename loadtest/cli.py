@@ -6,8 +6,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loadtest.usage import BadInput
+
+if TYPE_CHECKING:
+    from loadtest.platform.faults import FaultPlan
 
 __all__ = ["main", "EXIT_OK", "EXIT_CRASH", "EXIT_BAD_INPUT", "EXIT_CHECK_FAILED"]
 
@@ -27,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     mock.add_argument("--api-key-env", default="LOADTEST_API_KEY", metavar="NAME",
                       help="environment variable holding the api-key clients must send "
                            "(unset: the local default 'loadtest-local-key')")
+    mock.add_argument("--faults", type=Path, default=None, metavar="FILE",
+                      help="TOML file whose [faults] table (or whole content) says what to inject (see faults.py); "
+                           "changeable at run time with PUT /__admin/faults")
     mock.add_argument("--data-token-env", default="LOADTEST_DATA_TOKEN", metavar="NAME",  # issue 6 part 4
                       help="environment variable holding the bearer token of the respondent data API "
                            "(unset: the local default 'loadtest-local-data-token')")
@@ -124,6 +131,8 @@ def _mock(args: argparse.Namespace) -> int:
     data_token = os.environ.get(args.data_token_env) or DEFAULT_DATA_TOKEN
     platform = Platform(surveys, store, PlatformConfig(api_key=api_key, panel_api_key=panel_key,
                                                        panel_secret=panel_secret, data_token=data_token))
+    if args.faults is not None:
+        platform.faults = _fault_plan(args.faults)
     key_source = f"${args.api_key_env}" if os.environ.get(args.api_key_env) else "the local default key"
     key_source += "; data token from " + (
         f"${args.data_token_env}" if os.environ.get(args.data_token_env) else "the local default token")
@@ -144,6 +153,24 @@ def _mock(args: argparse.Namespace) -> int:
             for suffix in ("", "-wal", "-shm"):
                 Path(store.path + suffix).unlink(missing_ok=True)
     return EXIT_OK
+
+
+def _fault_plan(path: Path) -> "FaultPlan":
+    import tomllib
+
+    from loadtest.platform.faults import FaultsError, parse_faults
+
+    try:
+        doc = tomllib.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise BadInput(f"{path}: <file>: expected a readable file ({exc.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path}: <file>: expected valid TOML ({exc})") from None
+    try:
+        plan: FaultPlan = parse_faults(doc.get("faults", doc), str(path))
+    except FaultsError as exc:
+        raise BadInput(str(exc)) from None
+    return plan
 
 
 def main(argv: list[str] | None = None) -> int:

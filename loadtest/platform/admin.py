@@ -6,6 +6,9 @@
                                          (and the data API's user variables)
     POST /__admin/drop-answer            {"respid": N, "variable": "u_10002"}: delete one stored answer,
                                          so a test can show the data check catching a mismatch
+    GET  /__admin/faults                 the fault plan and what it injected so far, by endpoint and kind
+    PUT  /__admin/faults                 {"seed": 7, "submit-page": {"error": 0.05, ...}} (faults.py);
+                                         {} switches faults off; the journal carries on
     PUT  /__admin/surveys/{id}/state     {"state": "active" | "closed" | "paused" | "suspended"}
     GET  /__admin/static-page            the first survey's first page, pre-rendered, touching no state
                                          (the baseline the capacity bench compares against)
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING, Any, get_args
 import orjson
 
 from loadtest.platform.envelopes import status_body
+from loadtest.platform.faults import FaultsError, parse_faults
 from loadtest.platform.model import SurveyState
 from loadtest.platform.openapi import openapi_document
 
@@ -49,6 +53,10 @@ def route(platform: Platform, method: str, path: str, body: bytes) -> tuple[int,
         return _json(200, {"status": "reset"})
     if path == "/__admin/static-page" and method == "GET":
         return 200, _static_page(platform)
+    if path == "/__admin/faults" and method == "GET":
+        return _json(200, platform.faults.describe())
+    if path == "/__admin/faults" and method == "PUT":
+        return _put_faults(platform, body)
     if path == "/__admin/drop-answer" and method == "POST":
         return _json(*platform.data.drop_answer(body))
     if path == "/openapi.json" and method == "GET":
@@ -114,3 +122,16 @@ def _render_static(platform: Platform) -> bytes:
     page = survey.pages[0]
     questions = api.renderers[survey.id].questions(page, survey.languages[0])
     return status_body("success", None, questions=questions).body
+
+
+def _put_faults(platform: Platform, body: bytes) -> tuple[int, bytes]:
+    try:
+        doc = orjson.loads(body or b"{}")
+        plan = parse_faults(doc, "PUT /__admin/faults")
+    except orjson.JSONDecodeError:
+        return _json(400, {"error": {"message": "PUT /__admin/faults: expected a JSON object"}})
+    except FaultsError as exc:
+        return _json(400, {"error": {"message": str(exc)}})
+    plan.journal = platform.faults.journal  # what was injected before stays counted
+    platform.faults = plan
+    return _json(200, plan.describe())

@@ -1,13 +1,15 @@
 """The reference platform's HTTP surface: one dispatch function, with RSGI and ASGI adapters.
 
 `Platform.handle` takes a plain request (method, path, query, lower-cased headers, body) and
-returns (status, headers, body); it never raises. granian serves it through `__rsgi__` (its
+returns (status, headers, body); it never raises. `Platform.serve` is what the adapters call:
+`handle` with the fault plan applied (faults.py), plus how long to hold the reply back. granian serves it through `__rsgi__` (its
 fastest interface, see bench/RESULTS.md); `__call__` is the ASGI form of the same thing, for
 any ASGI server or httpx.ASGITransport.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import sys
 import traceback
@@ -16,11 +18,14 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import parse_qsl
 
+import orjson
+
 from loadtest.platform import admin
 from loadtest.platform.envelopes import ApiReply, error_envelope
+from loadtest.platform.faults import FAULT_HEADER, Decision, FaultPlan
+from loadtest.platform.model import Survey
 from loadtest.platform.panel_link import link
 from loadtest.platform.panel_store import PanelStore
-from loadtest.platform.model import Survey
 from loadtest.platform.questionpro import API, RespondentApi
 from loadtest.platform.respondent_data import DATA_PREFIX, DEFAULT_DATA_TOKEN, RespondentData, Stream
 from loadtest.platform.responses_api import ResponsesApi
@@ -54,6 +59,7 @@ class Platform:
         self.requests: Counter[tuple[str, int, str]] = Counter()  # (endpoint, HTTP status, outcome)
         self._api_key = config.api_key.encode()
         self.static_page: bytes | None = None  # rendered once by admin's /__admin/static-page
+        self.faults = FaultPlan()  # none until configured (--faults, PUT /__admin/faults)
         self.data = RespondentData(self.api.surveys, store, self.api.sessions, config.data_token, self.api.clock)
         self.responses = ResponsesApi(self.api, config.api_key)
         self.panel = PanelApi(
@@ -63,6 +69,22 @@ class Platform:
 
     def set_survey_state(self, survey_id: int, state: str) -> None:
         self.store.set_survey_state(survey_id, state)
+
+    # --- faults -------------------------------------------------------------------------
+    def serve(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes
+              ) -> tuple[Response, float]:
+        """`handle` under the fault plan: (the response, seconds to hold it back)."""
+        endpoint = _endpoint_of(path) if self.faults.active else None
+        if endpoint is None:  # no plan, or admin and the OpenAPI document: never faulted
+            return self.handle(method, path, query, headers, body), 0.0
+        decision = self.faults.decide(endpoint)
+        if decision.before is not None:
+            return _refused(decision, self.faults.endpoints.get(endpoint) or self.faults.endpoints["*"], path), \
+                decision.delay_s
+        response = self.handle(method, path, query, headers, body)
+        if decision.after is not None:
+            response = _spoiled(response, decision.after)
+        return response, decision.delay_s
 
     # --- dispatch -----------------------------------------------------------------------
     def handle(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Response:
@@ -123,7 +145,10 @@ class Platform:
     # --- RSGI (granian) -----------------------------------------------------------------
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
         body = await protocol() if scope.method in ("POST", "PUT", "PATCH", "DELETE") else b""
-        status, headers, payload = self.handle(scope.method, scope.path, scope.query_string, scope.headers, body)
+        (status, headers, payload), delay = self.serve(scope.method, scope.path, scope.query_string, scope.headers,
+                                                       body)
+        if delay > 0:
+            await asyncio.sleep(delay)
         if isinstance(payload, Stream):
             transport = protocol.response_stream(status, headers)
             for chunk in payload:
@@ -145,9 +170,11 @@ class Platform:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        status, out_headers, payload = self.handle(
+        (status, out_headers, payload), delay = self.serve(
             scope["method"], scope["path"], scope["query_string"].decode("latin-1"), headers, b"".join(chunks)
         )
+        if delay > 0:
+            await asyncio.sleep(delay)
         await send({
             "type": "http.response.start",
             "status": status,
@@ -164,3 +191,39 @@ def _reply(reply: ApiReply) -> Response:
     if reply.token is None:
         return reply.status, JSON, reply.body
     return reply.status, [("content-type", "application/json"), ("x-survey-token", reply.token)], reply.body
+
+
+def _endpoint_of(path: str) -> str | None:
+    if path.startswith(API + "/"):
+        return path.rsplit("/", 1)[-1]
+    if path.startswith(DATA_PREFIX):
+        return "respondent-data"
+    if path.startswith(PANEL_PREFIXES):
+        return "panel"
+    return None
+
+
+def _refused(decision: Decision, rules: Any, path: str) -> Response:
+    """A fault answered instead of processing the request (nothing happened on the platform)."""
+    if decision.before == "throttle":
+        body = orjson.dumps({"error": {"code": 429, "message": "Too many requests (injected)", "resource": path}})
+        return 429, [*JSON, ("retry-after", f"{rules.retry_after_s:g}"), (FAULT_HEADER, "throttle")], body
+    status = rules.error_status
+    body = orjson.dumps({"error": {"code": status, "message": "Service unavailable (injected)", "resource": path}})
+    return status, [*JSON, (FAULT_HEADER, "error")], body
+
+
+def _spoiled(response: Response, kind: str) -> Response:
+    """The real reply, spoiled after the work was done: the client must survive losing it."""
+    status, headers, payload = response
+    if not isinstance(payload, bytes):  # a stream is left alone
+        return response
+    headers = [*headers, (FAULT_HEADER, kind)]
+    if kind == "malformed":
+        return status, headers, payload[: len(payload) // 2] + b'\x00}{"garbage'
+    if kind == "truncated":
+        return status, headers, payload[: len(payload) // 2]
+    if kind == "no_token":
+        return status, [h for h in headers if h[0] != "x-survey-token"], payload
+    token = next((v for k, v in headers if k == "x-survey-token"), "")  # wrong_token
+    return status, [h if h[0] != "x-survey-token" else (h[0], "spoiled." + token[::-1]) for h in headers], payload
