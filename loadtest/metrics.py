@@ -76,7 +76,8 @@ class StepStats:
     service: HdrHistogram = field(default_factory=new_histogram)
     corrected: HdrHistogram = field(default_factory=new_histogram)
     count: int = 0
-    failures: int = 0
+    failures: int = 0  # genuine: no reply, or a 5xx the platform did not tag as injected
+    injected: int = 0  # replies the platform tagged as an injected fault (x-loadtest-fault)
     statuses: Counter[int] = field(default_factory=Counter)
 
 
@@ -91,15 +92,19 @@ class Metrics:
         self.errors_by_blame: Counter[str] = Counter()
         self.checks: Counter[str] = Counter()
         self.recoveries: Counter[str] = Counter()  # lost replies recovered from, by how (core/flow.py)
+        self.faults: Counter[str] = Counter()  # injected faults respondents met, by kind
         self.respondents = 0
         self.unexpected = 0
         self.dropped_arrivals = 0
 
-    def request(self, step: str, service_s: float, corrected_s: float, http_status: int, at_s: float) -> None:
-        """One request; http_status 0 means no reply (transport failure or timeout)."""
+    def request(self, step: str, service_s: float, corrected_s: float, http_status: int, at_s: float,
+                injected: bool = False) -> None:
+        """One request; http_status 0 means no reply (transport failure or timeout). An injected
+        fault is counted apart, so the error ratio is of genuine failures only."""
         s = self.steps[step]
         s.count += 1
-        failed = http_status == 0 or http_status >= 500
+        s.injected += injected
+        failed = not injected and (http_status == 0 or http_status >= 500)
         if failed:
             s.failures += 1
         s.statuses[http_status] += 1
@@ -132,6 +137,7 @@ class Metrics:
             self.checks[check.name] += 1
         for recovery in result.recoveries:
             self.recoveries[recovery["how"]] += 1
+        self.faults.update(result.faults)
         if result.error:
             self.errors_by_blame[result.error["blame"]] += 1
 
@@ -142,6 +148,7 @@ class Metrics:
             out[step] = {
                 "count": s.count,
                 "failures": s.failures,
+                "injected": s.injected,
                 **percentiles(s.service),
                 "corrected": percentiles(s.corrected),
                 "http_statuses": {str(k): v for k, v in sorted(s.statuses.items())},
@@ -177,7 +184,8 @@ class Metrics:
         `timeline_base` (the sender's start, in epoch seconds) so a receiver can rebase them."""
         return {
             "steps": {name: {"service": s.service.encode(), "corrected": s.corrected.encode(), "count": s.count,
-                             "failures": s.failures, "statuses": {str(k): v for k, v in s.statuses.items()}}
+                             "failures": s.failures, "injected": s.injected,
+                             "statuses": {str(k): v for k, v in s.statuses.items()}}
                       for name, s in self.steps.items()},
             "timeline": {str(timeline_base + sec): {step: [b[0], b[1], {str(k): v for k, v in b[2].items()}]
                                                     for step, b in steps.items()}
@@ -186,7 +194,7 @@ class Metrics:
             "personas": {name: {"respondents": p["respondents"], "outcomes": dict(p["outcomes"]),
                                 "unexpected": p["unexpected"]} for name, p in self.personas.items()},
             "errors_by_blame": dict(self.errors_by_blame), "checks": dict(self.checks),
-            "recoveries": dict(self.recoveries),
+            "recoveries": dict(self.recoveries), "faults": dict(self.faults),
             "respondents": self.respondents, "unexpected": self.unexpected, "dropped_arrivals": self.dropped_arrivals,
         }
 
@@ -199,6 +207,7 @@ class Metrics:
                 s.corrected.add(HdrHistogram.decode(d["corrected"]))
             s.count += d["count"]
             s.failures += d["failures"]
+            s.injected += d.get("injected", 0)
             s.statuses.update({int(k): v for k, v in d["statuses"].items()})
         for sec, steps in data["timeline"].items():
             for step, (count, failed, latencies) in steps.items():
@@ -218,6 +227,7 @@ class Metrics:
         self.errors_by_blame.update(data["errors_by_blame"])
         self.checks.update(data["checks"])
         self.recoveries.update(data.get("recoveries", {}))
+        self.faults.update(data.get("faults", {}))
         self.respondents += data["respondents"]
         self.unexpected += data["unexpected"]
         self.dropped_arrivals += data["dropped_arrivals"]

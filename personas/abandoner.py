@@ -13,6 +13,11 @@ class Abandoner(Persona):
         self.stop_after = self.rng.randint(1, int(self.params.get("max_pages", 3)))
         self.pages_done = 0
 
+    def move_lost(self, move: str, page_status: str) -> None:
+        if move == "submit":  # that page was never answered
+            self.pages_done -= 1
+        super().move_lost(move, page_status)
+
     @rule(status="success")
     def answer_page(self, page: PageReply) -> Move:
         if self.pages_done >= self.stop_after:

@@ -18,6 +18,17 @@ class Backtracker(Persona):
         self.back_after = self.rng.randint(1, int(self.params.get("max_back_after", 2)))
         self.sent: list[dict[str, Any]] = []  # forms submitted, in order
         self.state = "forward"  # forward -> back (waiting for the earlier page) -> done
+        self.changed_last = False  # whether the last submit was the changed earlier page
+
+    def move_lost(self, move: str, page_status: str) -> None:
+        if move == "back":  # still on the later page: go back again
+            self.state = "forward"
+        elif self.changed_last:  # the changed answer never landed: check and change it again
+            self.state = "back"
+            self.sent[-1] = self.unchanged
+        elif self.sent:  # a page answered going forward never landed
+            self.sent.pop()
+        super().move_lost(move, page_status)
 
     @rule(status="success", when=lambda self, page: self.state == "back")
     def check_and_change(self, page: PageReply) -> Move:
@@ -40,7 +51,7 @@ class Backtracker(Persona):
                 if new != old:
                     break
             form = {k: v for k, v in earlier.items() if k not in old} | new
-        self.sent[-1] = form
+        self.unchanged, self.sent[-1], self.changed_last = earlier, form, True
         return self.submit(form, page)
 
     @rule(status="success", when=lambda self, page: self.state == "forward" and len(self.sent) >= self.back_after)
@@ -52,6 +63,7 @@ class Backtracker(Persona):
     def answer_page(self, page: PageReply) -> Move:
         form = self.fill(page)
         self.sent.append(form)
+        self.changed_last = False
         return self.submit(form, page)
 
     @rule(status="survey_complete", when=lambda self, page: self.state != "done")

@@ -11,6 +11,11 @@ class Gatecrasher(Persona):
     think = Uniform(0.3, 0.7)
     tried_wrong = False
 
+    def move_lost(self, move: str, page_status: str) -> None:
+        if move == "submit" and not self.passwords_sent:  # the wrong password never reached the platform: again
+            self.tried_wrong = False
+        super().move_lost(move, page_status)
+
     @rule(status="authentication_required", when=lambda self, page: not self.tried_wrong)
     def wrong_password(self, page: PageReply) -> Move:
         self.tried_wrong = True

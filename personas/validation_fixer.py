@@ -10,6 +10,11 @@ class ValidationFixer(Persona):
     think = Uniform(0.3, 0.7)
     broke: frozenset[int] | None = None  # question ids answered invalidly, until the errors come back
 
+    def move_lost(self, move: str, page_status: str) -> None:
+        if move == "submit" and self.broke:  # the broken answers never reached the platform: break them again
+            self.broke = None
+        super().move_lost(move, page_status)
+
     @rule(status="success", when=lambda self, page: self.broke is None)
     def break_rules(self, page: PageReply) -> Move | None:
         form = self.fill(page)

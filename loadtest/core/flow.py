@@ -22,9 +22,13 @@ may or may not have been processed, so it is never repeated blind: a submit repe
 platform took it would answer the next page with this page's form. Only the first take, before
 any session exists, is sent again (at worst the platform keeps a session that never got its
 token, which counts nowhere). Otherwise the flow asks where the respondent is: a take with the
-token ("resume", seed 000's session rebuild). The same page back means the lost submit never
-landed, and the persona answers it again (reported as `resubmitted`); any other page means it
-did, and the walk goes on from there (`resumed`). Each recovery is in the result.
+token ("resume", seed 000's session rebuild). A reply the platform tags as an injected fault
+(`x-loadtest-fault`: a 5xx or 429 it answered instead, or a reply it spoiled after doing the
+work: garbled, truncated, token missing or wrong) is treated as lost the same way, its token never
+adopted, and listed under `faults`. The same page back means the lost submit never
+landed, and the persona answers it again (reported as `resubmitted`; a lost previous-page that
+never landed, `back_again`); any other page means it did, and the walk goes on from there
+(`resumed`). Each recovery is in the result.
 
 Every request carries the latest `x-survey-token` the server sent (seed 000: echo it verbatim).
 """
@@ -37,16 +41,17 @@ from urllib.parse import urlencode, urlsplit
 
 import orjson
 
-from loadtest.core.errors import LoadtestError, PersonaStuck, ServerContractError
-from loadtest.core.page import HTTP_ERROR, PageReply, excerpt, parse_reply
+from loadtest.core.errors import InjectedFault, LoadtestError, PersonaStuck, ServerContractError
+from loadtest.core.page import HTTP_ERROR, TERMINAL, PageReply, excerpt, parse_reply
 from loadtest.core.persona import Abandon, Back, FailedCheck, Move, Persona, Submit, Take
 
 __all__ = [
-    "Request", "Reply", "FlowTarget", "RespondentFlow", "RespondentResult",
+    "Request", "Reply", "FlowTarget", "RespondentFlow", "RespondentResult", "FAULT_HEADER",
     "PageShown", "OutcomeReached", "CheckFailed", "RedirectFollowed", "RespondentFailed", "Event",
 ]
 
 API = "/a/api/v2/surveys"
+FAULT_HEADER = "x-loadtest-fault"  # the reference platform's tag on a fault it injected
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +139,7 @@ class RespondentResult:
     # on its final path (going back and submitting a page again drops the pages after it).
     answers: dict[str, Any] = field(default_factory=dict)
     recoveries: list[dict[str, str]] = field(default_factory=list)  # {lost: step, error, how}
+    faults: list[str] = field(default_factory=list)  # injected faults this respondent met, by kind
 
 
 class RespondentFlow:
@@ -148,8 +154,10 @@ class RespondentFlow:
         self._token: str | None = None
         self._path: list[tuple[tuple[int, ...], dict[str, Any]]] = []  # (page's question ids, form)
         self._shown: tuple[int, ...] = ()  # question ids of the last page shown
+        self._shown_status = ""  # and its status (gate pages have no questions)
         self._last: Request | None = None
         self._resuming: dict[str, str] | None = None  # the recovery a resume reply will settle
+        self._in_a_row = 0  # lost replies since the last usable one
         self._state = "NEW"
         self._step = ""
 
@@ -168,6 +176,12 @@ class RespondentFlow:
             self.result.redirect_followed = reply.status
             self._state = "DONE"
             return [RedirectFollowed(self.result.redirect_url or "", reply.status)], None
+        fault = reply.headers.get(FAULT_HEADER)
+        if fault is not None:
+            self.result.faults.append(fault)
+            wait = _seconds(reply.headers.get("retry-after")) if reply.status == 429 else 0.0
+            return self.lost(InjectedFault(f"{fault} on {self._step} (injected by the platform)"), wait_s=wait)
+        self._in_a_row = 0
         events: list[Event] = []
         try:
             page = parse_reply(reply.status, reply.body)
@@ -178,11 +192,20 @@ class RespondentFlow:
             self._token = token
         elif page.status != HTTP_ERROR:
             events.append(self._check("missing_token", f"{self._step} reply carried no x-survey-token"))
-        self.result.statuses.append(page.status if page.status != HTTP_ERROR else f"http_{reply.status}")
         if self._resuming is not None:
-            same = self._resuming["lost"] == "submit-page" and tuple(q.id for q in page.questions) == self._shown
-            self._resuming["how"] = "resubmitted" if same else "resumed"
+            lost = self._resuming["lost"]
+            same = (lost in ("submit-page", "previous-page") and tuple(q.id for q in page.questions) == self._shown
+                    and page.status == self._shown_status)
+            self._resuming["how"] = ("resubmitted" if lost == "submit-page" else "back_again") if same else "resumed"
             self._resuming = None
+            if same:  # the lost move never landed: the persona decides this page again
+                self.persona.move_lost("submit" if lost == "submit-page" else "back", page.status)
+            final = page.details.pop("finalStatus", None)
+            if page.status == "already_completed" and isinstance(final, str) and final in TERMINAL:
+                # The lost request finished the survey; the platform says how (its extension).
+                page.status = final
+        self.result.statuses.append(page.status if page.status != HTTP_ERROR else f"http_{reply.status}")
+        self._shown_status = page.status
         if page.questions:
             qids = tuple(q.id for q in page.questions)
             self._shown = qids
@@ -210,13 +233,29 @@ class RespondentFlow:
             self._answered(tuple(q.id for q in page.questions), move.form)
         return events, self._request(move)
 
-    def lost(self, error: BaseException, max_recoveries: int = 5) -> tuple[list[Event], Request | None]:
-        """The last request got no complete reply: recover if it is safe (see the top), else fail.
-        Recoveries back off (0.1 s doubling, at most 2 s) so a platform that restarts is waited for."""
-        if self._state != "WAITING" or len(self.result.recoveries) >= max_recoveries or self._last is None:
+    def lost(self, error: BaseException, max_in_a_row: int = 5, max_recoveries: int = 30, wait_s: float = 0.0
+             ) -> tuple[list[Event], Request | None]:
+        """The last request got no usable reply: recover if it is safe (see the top), else fail.
+        Recoveries back off (0.1 s doubling with each loss in a row, at most 2 s; longer if a
+        Retry-After says so), so a platform that restarts is waited for. A respondent gives up
+        after `max_in_a_row` losses with no usable reply between them, or `max_recoveries` in all."""
+        if self._state != "WAITING" or self._last is None:
             return self.fail(error), None
-        backoff = min(2.0, 0.1 * 2 ** len(self.result.recoveries))
-        recovery = {"lost": self._step, "error": type(error).__name__, "how": "retried"}
+        if self._in_a_row >= max_in_a_row or len(self.result.recoveries) >= max_recoveries:  # its fate stays unknown
+            if self._resuming is not None:
+                self._resuming["how"] = "resume_lost"
+                self._resuming = None
+            self.result.recoveries.append({"lost": self._step, "error": type(error).__name__, "how": "gave_up"})
+            return self.fail(error), None
+        backoff = max(wait_s, min(2.0, 0.1 * 2 ** self._in_a_row))
+        self._in_a_row += 1
+        self.persona.waited_s += backoff
+        lost_step = self._step
+        if self._resuming is not None:  # the resume itself got no usable reply: ask again
+            self._resuming["how"] = "resume_lost"
+            lost_step = self._resuming["lost"]  # what is still unknown is whether that one landed
+            self._resuming = None
+        recovery = {"lost": lost_step, "error": type(error).__name__, "how": "retried"}
         self.result.recoveries.append(recovery)
         if self._token is None:  # no session yet: the take can simply go again
             self.result.requests += 1
@@ -330,3 +369,10 @@ class RespondentFlow:
             check = self.persona.checks.pop(0)
             self.result.checks.append(check)
             events.append(CheckFailed(check.name, check.detail, check.blame))
+
+
+def _seconds(header: str | None) -> float:
+    try:
+        return min(30.0, max(0.0, float(header or 0)))  # bounded: a respondent never waits unbounded
+    except ValueError:
+        return 1.0

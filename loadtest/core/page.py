@@ -119,7 +119,7 @@ def parse_reply(http_status: int, body: bytes) -> PageReply:
                                   excerpt(body)) from None
     if status in ("success", "validation_errors") and not questions:
         raise ServerContractError(f"status {status!r} with no questions", http_status, excerpt(body))
-    details = {k: response[k] for k in ("terminateReason", "quotaId", "message") if k in response}
+    details = {k: response[k] for k in ("terminateReason", "quotaId", "message", "finalStatus") if k in response}
     redirect = response.get("redirectUrl")
     return PageReply(
         http_status=http_status,

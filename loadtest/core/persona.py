@@ -150,6 +150,7 @@ class Persona:
         self.checks: list[FailedCheck] = []
         self.statuses: list[str] = []
         self.passwords_sent = 0
+        self.waited_s = 0.0  # time the flow spent waiting out lost replies (recoveries back off)
         raw = self.params.get("answers") or {}
         self._pinned = {int(k): str(v) for k, v in raw.items()}  # once, not on every page
 
@@ -188,6 +189,14 @@ class Persona:
     def think_for(self, page: PageReply) -> float:
         scale = float(self.params.get("think_scale", 1.0))
         return scale * sum(self.think.sample(self.rng) for _ in page.questions)
+
+    def move_lost(self, move: str, page_status: str) -> None:
+        """The last move ("submit" or "back") never reached the platform: its reply was lost and
+        the platform still shows that page (whose status is given), so the page will be decided
+        on again. A persona that counts or remembers its moves takes the last one back here (and
+        calls this)."""
+        if move == "submit" and page_status == "authentication_required" and self.passwords_sent:
+            self.passwords_sent -= 1  # that password was never seen, so it was never refused
 
     def submit(self, form: dict[str, Any], page: PageReply | None = None) -> Submit:
         return Submit(form=form, think_s=self.think_for(page) if page is not None else 0.0)

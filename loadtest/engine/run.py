@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import anyio
 
 from loadtest.core.errors import ScriptError, TransportError
-from loadtest.core.flow import FlowTarget, Reply, Request, RespondentFlow, RespondentResult
+from loadtest.core.flow import FAULT_HEADER, FlowTarget, Reply, Request, RespondentFlow, RespondentResult
 from loadtest.core.population import Population
 from loadtest.engine.limiter import Limiter
 from loadtest.engine.transport import Transport
@@ -147,7 +147,8 @@ class EngineRun:
                     intended = now + (request.think_s if request is not None else 0.0)
                     continue
                 now = loop.time()
-                self.metrics.request(request.step, reply.elapsed_s, now - intended, reply.status, now - self._t0)
+                self.metrics.request(request.step, reply.elapsed_s, now - intended, reply.status, now - self._t0,
+                                     injected=FAULT_HEADER in reply.headers)
                 self._observe(flow.result, request, reply, None)
                 _, request = flow.receive(reply)
                 intended = now + (request.think_s if request is not None else 0.0)

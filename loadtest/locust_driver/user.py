@@ -13,7 +13,7 @@ import gevent
 from locust import FastHttpUser, constant, task
 
 from loadtest.core.errors import TransportError
-from loadtest.core.flow import CheckFailed, Event, FlowTarget, Reply, RespondentFailed, RespondentFlow
+from loadtest.core.flow import FAULT_HEADER, CheckFailed, Event, FlowTarget, Reply, RespondentFailed, RespondentFlow
 from loadtest.locust_driver.state import ProcessConfig, TestRun
 
 __all__ = ["RespondentUser"]
@@ -64,10 +64,13 @@ class RespondentUser(FastHttpUser):
                         resp.failure(f"transport: {resp.error}")
                         _, request = flow.lost(TransportError(str(resp.error)))  # a safe recovery, or the end
                         continue
-                    st.metrics.request(request.step, elapsed, elapsed, resp.status_code, at)
                     headers = {k.lower(): v for k, v in (resp.headers or {}).items()}
+                    st.metrics.request(request.step, elapsed, elapsed, resp.status_code, at,
+                                       injected=FAULT_HEADER in headers)
                     events, request = flow.receive(Reply(resp.status_code, headers, resp.content or b"", elapsed))
                     problem = _failure(events)
+                    if FAULT_HEADER in headers:  # Locust's own tables show it failed, named as injected
+                        problem = f"injected fault: {headers[FAULT_HEADER]}"
                     if problem:
                         resp.failure(problem)
                     else:

@@ -217,11 +217,14 @@ class RespondentApi:
         }.get(row.status)
         if template:
             fields["redirectUrl"] = _fill(template, row.transaction_id, base_url)
-        if row.status == "terminated" and row.reason:
-            fields["terminateReason"] = {"kind": TERMINATE_KINDS.get(row.reason, "other"), "rule": row.reason}
-        if row.status == "quota_full" and row.reason:
-            fields["quotaId"] = row.reason
+        fields.update(_outcome_fields(row))
         return status_body(row.status, self._token(row), **fields)
+
+    def _already_finished(self, row: ResponseRow) -> ApiReply:
+        """A finished session asked again with its own token (a client resuming after a lost
+        reply). Beyond seed 000's bare status, `finalStatus` (and its terminateReason / quotaId)
+        says how it finished, so that client can still report the true outcome."""
+        return status_body("already_completed", self._token(row), finalStatus=row.status, **_outcome_fields(row))
 
     # --- gates, sessions and replies ------------------------------------------------------
     def _session_for(
@@ -260,7 +263,7 @@ class RespondentApi:
         if row is None:
             return error_envelope(400, f"{API}/{survey_id}/{step}", "No session for this token; call take first")
         if row.status != IN_PROGRESS:
-            return status_body("already_completed", self._token(row))
+            return self._already_finished(row)
         return survey, row
 
     def _known(self, token: str) -> tuple[TokenPayload, None] | tuple[None, ResponseRow]:
@@ -298,11 +301,13 @@ class RespondentApi:
 
     def _show(self, survey: Survey, row: ResponseRow, base_url: str) -> ApiReply:
         if row.status != IN_PROGRESS:
-            return status_body("already_completed", self._token(row))
+            return self._already_finished(row)
         gated = self._pending_gate(survey, row)
         if gated is not None:
             return gated
-        return self._page_reply(survey, row, base_url)
+        # A page answered before (the respondent went back, or resumes after a lost reply) is
+        # shown with those answers marked, as previous-page shows them.
+        return self._page_reply(survey, row, base_url, values=row.answers.get(row.page))
 
     def _page_reply(
         self,
@@ -339,3 +344,11 @@ class RespondentApi:
 
 def _fill(template: str, transaction_id: str | None, base_url: str) -> str:
     return template.replace("{transaction_id}", quote(transaction_id or "", safe="")).replace("{base_url}", base_url)
+
+
+def _outcome_fields(row: ResponseRow) -> dict[str, Any]:
+    if row.status == "terminated" and row.reason:
+        return {"terminateReason": {"kind": TERMINATE_KINDS.get(row.reason, "other"), "rule": row.reason}}
+    if row.status == "quota_full" and row.reason:
+        return {"quotaId": row.reason}
+    return {}
