@@ -14,7 +14,9 @@ Rules:
   and the same survey and transaction id. None: `missing`. More than one: each one past the
   first is `extra`.
 * A complete record whose survey + transaction id belongs to this run (some respondent of the
-  run had it) but whose respondents did not complete is `extra`. Records of other transactions
+  run had it) but whose respondents did not complete is `extra`, unless that respondent gave up
+  while a lost request's fate was unknown (core/flow.py recoveries): then it is `unconfirmed`,
+  counted but not a problem (the request did land; the client just never heard). Records of other transactions
   are not this run's and are left alone.
 * The record's answer variables equal the respondent's submitted answers, compared after
   normalising both sides as the platform's page validation stores a form: a blank value (None,
@@ -90,6 +92,7 @@ def check_data(
 ) -> dict[str, Any]:
     """The `data_check` section of summary.json (see the module docstring)."""
     run_keys: set[tuple[int, str]] = set()
+    unsettled: set[tuple[int, str]] = set()  # gave up while not knowing whether a request landed
     completed: dict[tuple[int, str], list[Mapping[str, Any]]] = defaultdict(list)
     for r in respondents:
         txn = r.get("transaction_id")
@@ -100,6 +103,8 @@ def check_data(
         # A returner completes, then comes back and is told already_completed: it completed.
         if r.get("outcome") == COMPLETE or COMPLETE in (r.get("statuses") or ()):
             completed[key].append(r)
+        elif _unsettled(r):
+            unsettled.add(key)
     stored: dict[tuple[int, str], list[Mapping[str, Any]]] = defaultdict(list)
     records_read = 0
     for survey_id, record in records:
@@ -126,18 +131,28 @@ def check_data(
                 mismatched += 1
                 mismatches.extend(differences)
         extra.extend(_extra(key, rec) for rec in found)
+    unconfirmed = 0
     for key, recs in sorted(stored.items()):
-        if key in run_keys and key not in completed:
+        if key in unsettled and key not in completed:
+            unconfirmed += len(recs)  # its last request did land and completed it: not extra
+        elif key in run_keys and key not in completed:
             extra.extend(_extra(key, rec) for rec in recs)
     return {
         "passed": not (missing or extra or mismatched),
         "respondents_checked": checked,
         "records_read": records_read,
+        "unconfirmed": unconfirmed,
         "problems": {"missing": len(missing), "extra": len(extra), "mismatched": mismatched},
         "mismatches": mismatches[:MAX_LISTED],
         "missing_respondents": missing[:MAX_LISTED],
         "extra_records": extra[:MAX_LISTED],
     }
+
+
+def _unsettled(r: Mapping[str, Any]) -> bool:
+    """A respondent that failed while a lost request's fate was still unknown (recovery pending)."""
+    recoveries = r.get("recoveries") or []
+    return r.get("outcome") == "failed" and bool(recoveries) and recoveries[-1].get("how") in ("pending", "resume_lost", "gave_up")
 
 
 def _extra(key: tuple[int, str], record: Mapping[str, Any]) -> dict[str, Any]:

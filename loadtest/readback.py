@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import anyio
 import orjson
 
 from loadtest.data_check import check_data
@@ -22,6 +23,8 @@ from loadtest.scenario import Scenario
 from loadtest.usage import BadInput
 
 __all__ = ["data_check_wanted", "read_back"]
+
+READ_ATTEMPTS = 4
 
 
 def data_check_wanted(sc: Scenario) -> bool:
@@ -39,11 +42,16 @@ async def read_back(sc: Scenario, survey_target: str, respondents_file: Path) ->
     token = os.environ.get(sc.data_check.token_env) or DEFAULT_DATA_TOKEN
     lines = [orjson.loads(line) for line in respondents_file.read_bytes().splitlines() if line.strip()]
     surveys = sorted({int(line["survey_id"]) for line in lines})
-    try:
-        # Only completes can be missing or extra, so only they are read.
-        records = await fetch_records(sc.data_check.target or survey_target, surveys, token,
-                                      filter_expression="status = 'complete'")
-    except DataApiError as exc:
-        return {"passed": False, "error": str(exc), "respondents_checked": 0, "records_read": 0,
-                "problems": {"unreadable": 1}, "mismatches": []}
-    return check_data(lines, records)
+    error = ""
+    for attempt in range(READ_ATTEMPTS):  # reading changes nothing, so a broken read is simply read again
+        try:
+            # Only completes can be missing or extra, so only they are read.
+            records = await fetch_records(sc.data_check.target or survey_target, surveys, token,
+                                          filter_expression="status = 'complete'")
+        except DataApiError as exc:
+            error = str(exc)
+            await anyio.sleep(0.2 * 2 ** attempt)
+            continue
+        return check_data(lines, records)
+    return {"passed": False, "error": error, "respondents_checked": 0, "records_read": 0,
+            "problems": {"unreadable": 1}, "mismatches": []}

@@ -66,7 +66,11 @@ async def stream_records(
                         if anyio.current_time() > deadline:
                             raise DataApiError(survey_id, 0, f"the stream took longer than {total_s:g} s")
                         if line.strip():
-                            yield survey_id, orjson.loads(line)
+                            try:
+                                record = orjson.loads(line)
+                            except orjson.JSONDecodeError:
+                                raise DataApiError(survey_id, reply.status_code, "a line of the stream is not JSON") from None
+                            yield survey_id, record
             except httpx.TransportError as exc:  # includes httpx's own timeouts
                 raise DataApiError(survey_id, 0, f"{type(exc).__name__}: {exc}") from None
 

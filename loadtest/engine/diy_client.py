@@ -37,7 +37,12 @@ class DiyClient:
         reply, _ = await self.http.request(method, url, headers, body)
         if reply is None:
             raise DiyError(f"{method} {V1}{path}: no reply from the panel")
-        doc = reply.json() if reply.content else {}
+        try:
+            doc = orjson.loads(reply.content) if reply.content else {}
+        except orjson.JSONDecodeError:  # a garbled reply (an injected fault, a broken panel)
+            raise DiyError(f"{method} {V1}{path}: HTTP {reply.status_code} with a body that is not JSON") from None
+        if not isinstance(doc, dict):
+            raise DiyError(f"{method} {V1}{path}: HTTP {reply.status_code} with a JSON body that is not an object")
         if reply.status_code >= 300:
             raise DiyError(f"{method} {V1}{path}: HTTP {reply.status_code}: {'; '.join(doc.get('errors', []))}")
         return doc.get("data")

@@ -27,6 +27,7 @@ from loadtest.scenario import PanelSettings
 __all__ = ["PanelSession"]
 
 SENDERS = 8
+LIST_ATTEMPTS = 4
 
 
 @dataclass
@@ -38,6 +39,7 @@ class PanelSession:
     limiter: Limiter | Any
     io: PanelIO | None = None  # None: asyncio; the Locust driver passes its gevent I/O
     panel_surveys: dict[int, str] = field(default_factory=dict)  # respondent survey id -> panel survey id
+    setup_error: str | None = None
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -65,7 +67,11 @@ class PanelSession:
         for n, survey_id in enumerate(survey_ids):
             entry = f"{survey_target.rstrip('/')}/a/api/v2/surveys/{survey_id}/take?transaction_id={{transaction_id}}"
             quotas = list(self.settings.quotas) if n == 0 else []
-            self.panel_surveys[survey_id] = await self.diy.set_up(f"{name}: survey {survey_id}", entry, quotas)
+            try:
+                self.panel_surveys[survey_id] = await self.diy.set_up(f"{name}: survey {survey_id}", entry, quotas)
+            except DiyError as exc:  # the run goes on; reconciliation then says why it cannot pass
+                self.setup_error = str(exc)
+                return
 
     # --- during the run ---------------------------------------------------------------------------
     def submit(self, result: RespondentResult) -> None:
@@ -88,14 +94,22 @@ class PanelSession:
 
     # --- after the run ------------------------------------------------------------------------------
     async def reconcile(self, respondents_file: Path) -> dict[str, Any] | None:
+        if self.setup_error is not None:
+            return {"passed": False, "error": f"panel set-up failed: {self.setup_error}", "mismatches": [],
+                    "problems": {"setup": 1}}
         if not self.settings.reconcile or not self.panel_surveys:
             return None
         transactions: list[dict[str, Any]] = []
-        try:
-            for panel_survey in self.panel_surveys.values():
-                transactions += await self.diy.transactions(panel_survey)
-        except DiyError as exc:
-            return {"passed": False, "error": str(exc), "mismatches": [], "problems": {"unlisted": 1}}
+        for panel_survey in self.panel_surveys.values():
+            for attempt in range(LIST_ATTEMPTS):  # listing changes nothing: a garbled list is asked again
+                try:
+                    transactions += await self.diy.transactions(panel_survey)
+                    break
+                except DiyError as exc:
+                    error = str(exc)
+                    await self.http.io.sleep(0.2 * 2 ** attempt)  # type: ignore[union-attr]  (gevent too)
+            else:
+                return {"passed": False, "error": error, "mismatches": [], "problems": {"unlisted": 1}}
         lines = [orjson.loads(line) for line in respondents_file.read_bytes().splitlines() if line.strip()]
         return reconcile(lines, transactions)
 

@@ -25,7 +25,7 @@ def record(respid: int, txn: str, answers: dict[str, Any] | None = None, status:
 
 def test_a_matching_run_passes() -> None:
     out = check_data([person(0), person(1), person(2, "terminated")], [record(1, "T-0"), record(2, "T-1")])
-    assert out == {"passed": True, "respondents_checked": 2, "records_read": 2,
+    assert out == {"passed": True, "respondents_checked": 2, "records_read": 2, "unconfirmed": 0,
                    "problems": {"missing": 0, "extra": 0, "mismatched": 0}, "mismatches": [],
                    "missing_respondents": [], "extra_records": []}
 
@@ -96,3 +96,14 @@ def test_surveys_are_told_apart_and_the_listing_is_capped() -> None:
     wrong = [record(i + 1, f"T-{i}", {**FORM, "u_10001": "x", "s_50071": "1"}) for i in range(60)]
     many = check_data(people, wrong)
     assert many["problems"]["mismatched"] == 60 and len(many["mismatches"]) == MAX_LISTED
+
+
+def test_a_respondent_that_gave_up_not_knowing_if_its_last_submit_landed_is_unconfirmed_not_extra() -> None:
+    gave_up = {"index": 3, "persona": "completer", "survey_id": 1, "transaction_id": "T-3", "outcome": "failed",
+               "statuses": ["success"], "answers": {"u_1": "11"},
+               "recoveries": [{"lost": "submit-page", "error": "InjectedFault", "how": "resume_lost"}]}
+    out = check_data([gave_up], [(1, {"respid": 9, "status": "complete", "transaction_id": "T-3", "u_1": "11"})])
+    assert out["passed"] and out["unconfirmed"] == 1 and out["problems"]["extra"] == 0
+    settled = {**gave_up, "recoveries": [{"lost": "submit-page", "error": "TransportError", "how": "resumed"}]}
+    out = check_data([settled], [(1, {"respid": 9, "status": "complete", "transaction_id": "T-3", "u_1": "11"})])
+    assert not out["passed"] and out["problems"]["extra"] == 1
