@@ -24,6 +24,7 @@ from loadtest.core.fake import warm_up
 from loadtest.core.flow import RespondentResult
 from loadtest.core.population import Population
 from loadtest.embedded import PlatformStartError, embedded_platform
+from loadtest.engine.ingest import Ingestion, ingest_token
 from loadtest.engine.limiter import Limiters
 from loadtest.engine.panel_session import PanelSession
 from loadtest.engine.progress import show_progress
@@ -79,6 +80,8 @@ def _target(sc: Scenario) -> Iterator[str]:
         yield sc.target
         return
     extra = ["--api-key-env", sc.api_key_env]
+    if sc.faults:  # the scenario's [faults] table, injected by the platform it starts
+        extra += ["--faults", str(sc.path)]
     try:
         with embedded_platform(sc.survey_files, extra=extra) as platform:
             yield platform.url
@@ -95,12 +98,14 @@ def run(opts: RunOptions, out: Any = sys.stdout) -> int:
     api_key = env_key or DEFAULT_API_KEY
     panel_key, panel_secret = _panel_credentials(sc)
     check_data = data_check_wanted(sc)
+    data_token = ingest_token(sc)  # before the run folder exists: a missing token is bad input
     warm_up({lang for survey in sc.surveys for lang in survey.languages})
     run_dir = new_run_dir(opts.reports, sc.name, sc.seed)
     log = RespondentLog(run_dir / "respondents.jsonl")
     secrets = [s for s in (api_key, panel_key, panel_secret) if s]
     recorder = Recorder(opts.record, secrets) if opts.record else None
     limiters = Limiters.from_rates(sc.limits)
+    ingestion = Ingestion(sc, api_key, data_token, limiters) if sc.ingest else None
     try:
         with _target(sc) as url:
             if recorder is not None:
@@ -117,14 +122,15 @@ def run(opts: RunOptions, out: Any = sys.stdout) -> int:
                 panel = PanelSession(sc.panel, sc.panel.target or url, panel_key, panel_secret,
                                      limiters.get(sc.panel.limit) if sc.panel.limit else None)
             engine.on_result = _fan_out(log, panel)
-            metrics, panel_report, data_check = anyio.run(_drive, engine, sc, panel, url, log, check_data)
+            metrics, panel_report, data_check = anyio.run(_drive, engine, sc, panel, url, log, check_data, ingestion)
     finally:
         log.close()
         if recorder is not None:
             recorder.close()
     summary = build_summary(sc, metrics, target="embedded" if sc.target == "embedded" else sc.target,
                             duration_s=engine.elapsed_s, driver="engine", limits=limiters.summary(), panel=panel_report,
-                            extra={"data_check": data_check} if data_check is not None else None)
+                            extra={**({"data_check": data_check} if data_check is not None else {}),
+                                   **({"ingest": ingestion.report()} if ingestion is not None else {})})
     summary["run_dir"] = str(run_dir)
     write_run_files(run_dir, summary, metrics.timeline_rows())
     print_summary(summary, out)
@@ -152,7 +158,8 @@ def _fan_out(log: RespondentLog, panel: PanelSession | None) -> Callable[[Respon
 
 
 async def _drive(engine: EngineRun, sc: Scenario, panel: PanelSession | None, url: str, log: RespondentLog,
-                 check_data: bool) -> tuple[Metrics, dict[str, Any] | None, dict[str, Any] | None]:
+                 check_data: bool, ingestion: Ingestion | None = None
+                 ) -> tuple[Metrics, dict[str, Any] | None, dict[str, Any] | None]:
     engine.stop = anyio.Event()
     loop = asyncio.get_running_loop()
     interrupts = 0
@@ -177,6 +184,8 @@ async def _drive(engine: EngineRun, sc: Scenario, panel: PanelSession | None, ur
         with anyio.CancelScope() as scope:
             loop.add_signal_handler(signal.SIGINT, on_sigint)
             try:
+                if ingestion is not None:  # after the panel's quotas exist, before any live respondent
+                    await ingestion.run(url, engine.metrics, stop=engine.stop)
                 async with anyio.create_task_group() as tg:
                     progress = anyio.CancelScope()
 

@@ -14,8 +14,10 @@ from typing import Any
 
 from loadtest.core.population import PersonaEntry
 from loadtest.persona_loader import PersonaScriptError, load_persona
+from loadtest.platform.faults import FaultsError, parse_faults
 from loadtest.platform.model import Survey
 from loadtest.platform.survey_file import SurveyFileError, load_survey
+from loadtest.scenario_ingest import INGEST_STEP_NAMES, IngestStep, parse_ingest
 from loadtest.tomlcheck import MISSING, TomlError, TomlReader
 
 __all__ = ["Scenario", "LoadModel", "Thresholds", "Regression", "PanelSettings", "DataCheckSettings", "ScenarioError",
@@ -108,9 +110,11 @@ class Scenario:
     panel: PanelSettings | None = None
     regression: Regression = field(default_factory=Regression)
     data_check: DataCheckSettings = field(default_factory=DataCheckSettings)
+    faults: bool = False  # a [faults] table the embedded platform injects (checked here, applied there)
+    ingest: tuple[IngestStep, ...] = ()  # [[ingest]] steps, run before the live respondents
 
 
-_STEPS = ("take", "submit-page", "previous-page", "redirect")
+_STEPS = ("take", "submit-page", "previous-page", "redirect", *INGEST_STEP_NAMES.values())
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -169,14 +173,26 @@ def _scenario(path: Path, top: TomlReader) -> Scenario:
         follow_redirects=tuple(follow),
         request_timeout_s=timeout,
         load=_load_model(top.table("load", required=True)),
-        personas=_personas(top, personas_dir, survey_id, ids, pinned, think_scale),
+        personas=(personas := _personas(top, personas_dir, survey_id, ids, pinned, think_scale)),
         thresholds=_thresholds(top.table("thresholds")),
         max_requests_per_respondent=head.int("max_requests_per_respondent", 200, minimum=1),
         limits=(limits := _limits(top.table("limits"))),
         panel=_panel(top, limits) if "panel" in top.data else None,
         regression=_regression(top.table("regression")),
         data_check=_data_check(top.table("data_check")),
+        faults=_faults(top, path),
+        ingest=parse_ingest(top, ids, survey_id, personas, limits),
     )
+
+
+def _faults(top: TomlReader, path: Path) -> bool:
+    if "faults" not in top.data:
+        return False
+    try:
+        parse_faults(top.data["faults"], str(path))
+    except FaultsError as exc:
+        raise ScenarioError(exc.source, exc.key, exc.expected) from None
+    return True
 
 
 def _data_check(r: TomlReader) -> DataCheckSettings:

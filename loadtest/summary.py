@@ -37,6 +37,7 @@ def build_summary(sc: Scenario, metrics: Metrics, *, target: str, duration_s: fl
         # Lost replies recovered from: `retried` (a first take sent again), `resumed` (the lost
         # request had landed), `resubmitted` (it had not: the page was answered again).
         "recoveries": dict(sorted(metrics.recoveries.items())),
+        "injected_faults": dict(sorted(metrics.faults.items())),  # met by respondents, by kind
         "dropped_arrivals": metrics.dropped_arrivals,
         "limits": limits or {},
         "regression": dataclasses.asdict(sc.regression),  # tolerances for `loadtest report --baseline`
@@ -55,10 +56,15 @@ def print_summary(summary: dict[str, Any], out: Any) -> None:
     p = print
     p(f"\n{summary['scenario']}: {summary['respondents']} respondents in {summary['duration_s']:.1f}s "
       f"against {summary['target']} (seed {summary['seed']})", file=out)
-    p(f"{'step':<15}{'count':>8}{'fail':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}", file=out)
+    p(f"{'step':<17}{'count':>8}{'fail':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}", file=out)
     for step, s in summary["requests"].items():
-        p(f"{step:<15}{s['count']:>8}{s['failures']:>6}{s['p50_ms']:>9.2f}{s['p95_ms']:>9.2f}"
+        p(f"{step:<17}{s['count']:>8}{s['failures']:>6}{s['p50_ms']:>9.2f}{s['p95_ms']:>9.2f}"
           f"{s['p99_ms']:>9.2f}{s['max_ms']:>9.2f}", file=out)
+    for step in summary.get("ingest", ()):
+        error = step["first_error"]
+        p(f"ingest {step['api']} (survey {step['survey_id']}): {step['created']} of {step['count']} created"
+          + (f"; first refused: HTTP {error['status']} {error['message']}" if error else "")
+          + (f"; not generated: {step['first_walk_error']}" if step["first_walk_error"] else ""), file=out)
     p("outcomes: " + ", ".join(f"{k} {v}" for k, v in summary["outcomes"].items() if v), file=out)
     for t in summary["thresholds"]:
         mark = "ok  " if t["passed"] else "FAIL"

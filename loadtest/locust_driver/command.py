@@ -55,7 +55,8 @@ def run_locust(scenario: Path, rest: list[str]) -> int:
     if sc.target != "embedded":
         return _run([*cmd, "--host", sc.target])
     try:
-        with embedded_platform(sc.survey_files, extra=["--api-key-env", sc.api_key_env]) as platform:
+        extra = ["--api-key-env", sc.api_key_env] + (["--faults", str(scenario)] if sc.faults else [])
+        with embedded_platform(sc.survey_files, extra=extra) as platform:
             print(f"loadtest locust: reference platform at {platform.url}", file=sys.stderr, flush=True)
             return _run([*cmd, "--host", platform.url])
     except PlatformStartError as exc:
