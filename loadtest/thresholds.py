@@ -41,6 +41,10 @@ def evaluate(th: Thresholds, summary: dict[str, Any]) -> list[dict[str, Any]]:
     if check is not None:  # every completed respondent's stored answers equal what it sent
         problems = sum(check.get("problems", {}).values())
         add("data_check", 0, problems, check.get("passed", False))
+    ingest = summary.get("ingest")
+    if ingest:  # every item of every [[ingest]] step created: a refusal fails the run
+        missing = sum(step["count"] - step["created"] for step in ingest)
+        add("ingest", 0, missing, all(step["passed"] for step in ingest))
     # Shares are of respondents that reached an outcome: those cut off by the end of the run
     # (`incomplete`, many in a short Locust -t run) say nothing about the survey's funnel.
     respondents = (summary["respondents"] - summary["outcomes"].get("incomplete", 0)) or 1

@@ -15,7 +15,7 @@ from loadtest.core.answers import Answerer
 from loadtest.core.fake import FakeText
 from loadtest.core.persona import Persona, Respondent
 
-__all__ = ["PersonaEntry", "Population", "respondent_seed"]
+__all__ = ["PersonaEntry", "Population", "build_persona", "respondent_seed"]
 
 
 @dataclass(frozen=True)
@@ -59,18 +59,23 @@ class Population:
 
     def respondent(self, index: int) -> tuple[PersonaEntry, Persona]:
         entry = self.entry(index)
-        seed = respondent_seed(self.seed, index)
-        rng = random.Random(seed)
-        language = entry.params.get("language")
-        text = FakeText(rng, language)
-        respondent = Respondent(
-            index=index,
-            seed=seed,
-            rng=rng,
-            answers=Answerer(rng, text),
-            transaction_id=f"lt{self.seed}-{index:06d}",
-            language=language,
-            params=entry.params,
-            set_language=text.set_language,
-        )
-        return entry, entry.cls(respondent)
+        persona = build_persona(entry, index, respondent_seed(self.seed, index), f"lt{self.seed}-{index:06d}")
+        return entry, persona
+
+
+def build_persona(entry: PersonaEntry, index: int, seed: int, transaction_id: str) -> Persona:
+    """One respondent of `entry`'s persona, all its randomness (and Faker text) from `seed`."""
+    rng = random.Random(seed)
+    language = entry.params.get("language")
+    text = FakeText(rng, language)
+    respondent = Respondent(
+        index=index,
+        seed=seed,
+        rng=rng,
+        answers=Answerer(rng, text),
+        transaction_id=transaction_id,
+        language=language,
+        params=entry.params,
+        set_language=text.set_language,
+    )
+    return entry.cls(respondent)

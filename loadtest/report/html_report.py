@@ -1,7 +1,7 @@
 """report.html: one self-contained file (plotly's JavaScript inlined, so it opens offline) with
 the verdict, the threshold table, latency over time and its distribution per step, throughput,
 limits against their targets, the outcome funnel per persona, the panel reconciliation, the
-data read-back and, when there is one, the comparison with a baseline."""
+data read-back, the ingestion steps and, when there is one, the comparison with a baseline."""
 
 from __future__ import annotations
 
@@ -86,6 +86,16 @@ def _comparison(c: dict[str, Any] | None) -> str:
             + "".join(f"<p><b>{html.escape(r)}</b></p>" for r in c["regressions"]))
 
 
+def _ingest_table(steps: list[dict[str, Any]]) -> str:
+    def first(e: dict[str, Any] | None) -> str:
+        return f"HTTP {e['status']} {e['message']} ({e['item']})" if e else ""
+
+    rows = [[s["api"], s["survey_id"], s["persona"], s["count"], s["created"], s["refused"], s["not_generated"],
+             s["not_sent"], first(s["first_error"]) or s.get("first_walk_error") or ""] for s in steps]
+    return _table(["api", "survey", "persona", "count", "created", "refused", "not generated", "not sent",
+                   "first problem"], rows, [not s["passed"] for s in steps])
+
+
 def render_html(summary: dict[str, Any], rows: list[dict[str, Any]], comparison: dict[str, Any] | None = None) -> str:
     s = summary
     verdict = "passed" if s.get("passed") else "failed"
@@ -100,6 +110,8 @@ def render_html(summary: dict[str, Any], rows: list[dict[str, Any]], comparison:
              f"{html.escape(str(s.get('target')))} &middot; seed {s.get('seed')} &middot; driver {s.get('driver', 'engine')}"
              f" &middot; {html.escape(str(s.get('run_dir', '')))}</p>",
              "<h2>Thresholds</h2>", thresholds, "<h2>Requests</h2>", steps]
+    if s.get("ingest"):  # [[ingest]] steps, before the live run
+        parts += ["<h2>Ingestion</h2>", _ingest_table(s["ingest"])]
     if rows:
         parts += [_figure(charts.latency_over_time(rows), "latency-over-time"),
                   _figure(charts.throughput_over_time(rows), "throughput")]
