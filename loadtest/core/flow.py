@@ -233,7 +233,7 @@ class RespondentFlow:
             self._answered(tuple(q.id for q in page.questions), move.form)
         return events, self._request(move)
 
-    def lost(self, error: BaseException, max_in_a_row: int = 5, max_recoveries: int = 30, wait_s: float = 0.0
+    def lost(self, error: BaseException, max_in_a_row: int = 8, max_recoveries: int = 30, wait_s: float = 0.0
              ) -> tuple[list[Event], Request | None]:
         """The last request got no usable reply: recover if it is safe (see the top), else fail.
         Recoveries back off (0.1 s doubling with each loss in a row, at most 2 s; longer if a
