@@ -54,7 +54,10 @@ def test_a_master_with_two_workers_adds_up_exactly_what_each_worker_reported(tmp
         assert m, f"worker {i} did not say what it reported"
         said.append({"respondents": int(m[1]), "requests": int(m[2])})
     # What the master received from each worker is what that worker says it sent...
-    assert sorted(said, key=str) == sorted(s["workers"]["received"].values(), key=str)
+    def pairs(rows: object) -> list[tuple[int, int]]:
+        return sorted((r["respondents"], r["requests"]) for r in rows)  # type: ignore[attr-defined]
+
+    assert pairs(said) == pairs(s["workers"]["received"].values())
     assert s["workers"]["final_reports"] == 2 and s["workers"]["lost"] == []
     # ...and the run's totals are their sums, down to every respondent line and every request.
     assert s["respondents"] == sum(w["respondents"] for w in said) == len((run / "respondents.jsonl").read_bytes().splitlines())
