@@ -14,9 +14,10 @@ Rules:
   and the same survey and transaction id. None: `missing`. More than one: each one past the
   first is `extra`.
 * A complete record whose survey + transaction id belongs to this run (some respondent of the
-  run had it) but whose respondents did not complete is `extra`, unless that respondent gave up
-  while a lost request's fate was unknown (core/flow.py recoveries): then it is `unconfirmed`,
-  counted but not a problem (the request did land; the client just never heard). Records of other transactions
+  run had it) but whose respondents did not complete is `extra`, unless that respondent was cut
+  off by the end of the run (`incomplete`) or gave up while a lost request's fate was unknown
+  (core/flow.py recoveries): then it is `unconfirmed`, counted but not a problem (the request
+  did land; the client just never heard). Records of other transactions
   are not this run's and are left alone.
 * The record's answer variables equal the respondent's submitted answers, compared after
   normalising both sides as the platform's page validation stores a form: a blank value (None,
@@ -150,7 +151,11 @@ def check_data(
 
 
 def _unsettled(r: Mapping[str, Any]) -> bool:
-    """A respondent that failed while a lost request's fate was still unknown (recovery pending)."""
+    """A respondent whose last request's fate is unknown: cut off by the end of the run while it
+    may have been waiting for a reply (`incomplete`), or failed while a lost reply's recovery was
+    still pending."""
+    if r.get("outcome") == "incomplete":
+        return True
     recoveries = r.get("recoveries") or []
     return r.get("outcome") == "failed" and bool(recoveries) and recoveries[-1].get("how") in ("pending", "resume_lost", "gave_up")
 

@@ -107,3 +107,10 @@ def test_a_respondent_that_gave_up_not_knowing_if_its_last_submit_landed_is_unco
     settled = {**gave_up, "recoveries": [{"lost": "submit-page", "error": "TransportError", "how": "resumed"}]}
     out = check_data([settled], [(1, {"respid": 9, "status": "complete", "transaction_id": "T-3", "u_1": "11"})])
     assert not out["passed"] and out["problems"]["extra"] == 1
+
+
+def test_a_respondent_cut_off_by_the_end_of_the_run_whose_last_submit_completed_it_is_unconfirmed() -> None:
+    cut_off = {"index": 4, "persona": "completer", "survey_id": 1, "transaction_id": "T-4", "outcome": "incomplete",
+               "statuses": ["success"], "answers": {"u_1": "11"}, "recoveries": []}
+    out = check_data([cut_off], [(1, {"respid": 7, "status": "complete", "transaction_id": "T-4", "u_1": "11"})])
+    assert out["passed"] and out["unconfirmed"] == 1
