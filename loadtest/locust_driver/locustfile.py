@@ -17,6 +17,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -151,23 +152,36 @@ def _live_workers(runner: MasterRunner) -> list[str]:
     return sorted(c.id for c in runner.clients.all if c.state != STATE_MISSING)
 
 
-def _send_shares(environment: Any, run: TestRun) -> list[str]:
+def _leaving(run: TestRun, live: list[str]) -> list[str]:
+    """Workers that left (quit, went missing) without their final report: one may still be
+    draining its callbacks at its old share, so that share stays reserved until its final
+    report comes, or for as long as a drain may take."""
+    now = time.monotonic()
+    for worker in run.workers_seen - set(live) - run.finals:
+        run.departed.setdefault(worker, now)
+    return sorted(w for w, left in run.departed.items()
+                  if w not in run.finals and w not in live and now - left < run.cfg.drain_s + FINAL_GRACE_S)
+
+
+def _send_shares(environment: Any, run: TestRun) -> tuple[list[str], list[str]]:
     workers = _live_workers(environment.runner)
-    mine = shares(run.scenario.limits, len(workers))
+    leaving = _leaving(run, workers)
+    mine = shares(run.scenario.limits, len(workers) + len(leaving))
     for worker in workers:
         environment.runner.send_message(MSG_SHARES, mine, client_id=worker)
     run.workers_seen.update(workers)
     if mine:
-        log.info("loadtest: limits shared among %d workers: %s", len(workers), mine)
-    return workers
+        log.info("loadtest: limits shared among %d workers (%d more leaving): %s", len(workers), len(leaving), mine)
+    return workers, leaving
 
 
 def _share_loop(environment: Any, run: TestRun) -> None:
-    """Recompute the shares whenever a worker joins or leaves (or goes missing)."""
-    known = _live_workers(environment.runner)
+    """Recompute the shares whenever a worker joins, leaves or has finished leaving."""
+    known = (_live_workers(environment.runner), _leaving(run, _live_workers(environment.runner)))
     while run.active:
         gevent.sleep(SHARE_CHECK_S)
-        if _live_workers(environment.runner) != known:
+        live = _live_workers(environment.runner)
+        if (live, _leaving(run, live)) != known:
             known = _send_shares(environment, run)
 
 

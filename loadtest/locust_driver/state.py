@@ -76,6 +76,7 @@ class TestRun:
         self.remote: dict[str, dict[str, Any]] = {}  # master: each worker's latest running totals
         self.finals: set[str] = set()  # master: workers whose final report arrived
         self.workers_seen: set[str] = set()  # master: workers given a share during this test
+        self.departed: dict[str, float] = {}  # master: when a worker that left was first missed
         self.received: dict[str, dict[str, int]] = {}  # master: respondents and requests per worker
         self.shipped = {"respondents": 0, "requests": 0}  # worker: what it reported in all
         self.active = True  # until the stop
