@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     mock.add_argument("--faults", type=Path, default=None, metavar="FILE",
                       help="TOML file whose [faults] table (or whole content) says what to inject (see faults.py); "
                            "changeable at run time with PUT /__admin/faults")
+    mock.add_argument("--admin-token-env", default="LOADTEST_ADMIN_TOKEN", metavar="NAME",
+                      help="environment variable holding a token /__admin/* then requires as "
+                           "'Authorization: Bearer' (unset: admin endpoints are open, for local use)")
     mock.add_argument("--data-token-env", default="LOADTEST_DATA_TOKEN", metavar="NAME",  # issue 6 part 4
                       help="environment variable holding the bearer token of the respondent data API "
                            "(unset: the local default 'loadtest-local-data-token')")
@@ -130,7 +133,8 @@ def _mock(args: argparse.Namespace) -> int:
     store = Store(args.db)
     data_token = os.environ.get(args.data_token_env) or DEFAULT_DATA_TOKEN
     platform = Platform(surveys, store, PlatformConfig(api_key=api_key, panel_api_key=panel_key,
-                                                       panel_secret=panel_secret, data_token=data_token))
+                                                       panel_secret=panel_secret, data_token=data_token,
+                                                       admin_token=os.environ.get(args.admin_token_env) or None))
     if args.faults is not None:
         platform.faults = _fault_plan(args.faults)
     key_source = f"${args.api_key_env}" if os.environ.get(args.api_key_env) else "the local default key"

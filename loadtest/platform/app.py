@@ -49,6 +49,7 @@ class PlatformConfig:
     panel_secret: str = DEFAULT_PANEL_SECRET
     panel_algorithm: str = "sha3_256"
     data_token: str = DEFAULT_DATA_TOKEN  # the bearer token of the respondent data API
+    admin_token: str | None = None  # when set, /__admin/* needs `Authorization: Bearer <it>`
 
 
 class Platform:
@@ -106,6 +107,9 @@ class Platform:
                 self.requests[(endpoint, status, "")] += 1
                 return status, out_headers, payload
             endpoint = path
+            if path.startswith("/__admin/") and not self._admin_allowed(headers):
+                self.requests[("admin", 401, "")] += 1
+                return 401, [*JSON, ("www-authenticate", "Bearer")], b'{"error":{"message":"admin token required"}}'
             status, payload = admin.route(self, method, path, body)
         except Exception:  # the platform must answer every request; the traceback goes to stderr
             traceback.print_exc(file=sys.stderr)
@@ -114,6 +118,12 @@ class Platform:
             return _reply(reply)
         self.requests[(endpoint if status != 404 else "unknown", status, "")] += 1
         return status, JSON, payload
+
+    def _admin_allowed(self, headers: Mapping[str, str]) -> bool:
+        if self.config.admin_token is None:
+            return True
+        given = headers.get("authorization", "").removeprefix("Bearer ").strip()
+        return hmac.compare_digest(given.encode(), self.config.admin_token.encode())
 
     def _respondent(
         self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes

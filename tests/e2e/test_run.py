@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import secrets
@@ -120,10 +121,13 @@ def test_a_real_target_needs_its_key_in_the_named_environment_variable(tmp_path:
 
 
 def test_record_keeps_every_exchange_and_no_secret_reaches_any_output(tmp_path: Path) -> None:
-    secret = "sk-test-" + secrets.token_hex(12)  # made up per run; must never reach an output
+    # Made up per run, one for every secret a run uses; none may reach an output, raw or base64.
+    made_up = {name: f"sk-{name.lower()}-" + secrets.token_hex(12) for name in
+               ("LOADTEST_API_KEY", "LOADTEST_PANEL_API_KEY", "LOADTEST_PANEL_SECRET", "LOADTEST_DATA_TOKEN")}
+    secret = made_up["LOADTEST_API_KEY"]
     recording = tmp_path / "rec.jsonl"
     out = loadtest("run", str(SMOKE), "--respondents", "30", "--record", str(recording),
-                   "--reports", str(tmp_path / "r"), env={"LOADTEST_API_KEY": secret})
+                   "--reports", str(tmp_path / "r"), env=made_up)
     assert out.returncode == 0, out.stdout + out.stderr
     header, *lines = [orjson.loads(x) for x in recording.read_bytes().splitlines()]
     assert header["recording"] == "loadtest" and header["api_key_env"] == "LOADTEST_API_KEY"
@@ -132,9 +136,13 @@ def test_record_keeps_every_exchange_and_no_secret_reaches_any_output(tmp_path: 
     assert {x["step"] for x in lines} >= {"take", "submit-page"}
     assert all(x["headers"].get("api-key") == "<redacted>" for x in lines if x["step"] != "redirect")
     assert all(x["reply"]["token"] for x in lines if x["step"] != "redirect")
+    s = summary(tmp_path / "r")  # the panel and the read-back really used theirs
+    assert s["callbacks"]["accepted"] > 0 and s["data_check"]["passed"] and s["data_check"]["records_read"] > 0
+    forms = [f for v in made_up.values() for f in (v, base64.b64encode(v.encode()).decode())]
     for path in [recording, *run_dir(tmp_path / "r").iterdir()]:
-        assert secret not in path.read_text(), path
-    assert secret not in out.stdout + out.stderr
+        text = path.read_text()
+        assert not [f for f in forms if f in text], path
+    assert not [f for f in forms if f in out.stdout + out.stderr]
 
 
 def test_open_model_measures_from_intended_start(tmp_path: Path) -> None:

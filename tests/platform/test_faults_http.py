@@ -98,3 +98,17 @@ def test_a_bad_faults_file_stops_the_mock_with_exit_2(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "loadtest.cli", "mock", "--port", "0", "--survey", str(CUSTOMER),
                           "--faults", str(bad)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and out.stderr.strip() == f"{bad}: faults.take.error: expected a probability from 0 to 1 (got 3.0)"
+
+
+def test_admin_endpoints_can_be_protected_by_a_token_that_never_shows(tmp_path: Path) -> None:
+    token = "adm-" + __import__("secrets").token_hex(8)
+    with running_mock(CUSTOMER, db=tmp_path / "db.sqlite", env={"LOADTEST_ADMIN_TOKEN": token}) as srv:
+        with httpx.Client(base_url=srv.url, timeout=10) as c:
+            for method, path in (("GET", "/__admin/stats"), ("PUT", "/__admin/faults"), ("POST", "/__admin/reset")):
+                r = c.request(method, path, content=b"{}")
+                assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer", path
+                assert c.request(method, path, content=b"{}", headers={"authorization": "Bearer nope"}).status_code == 401
+            ok = c.get("/__admin/stats", headers={"authorization": f"Bearer {token}"})
+            assert ok.status_code == 200 and token not in ok.text
+            assert c.get(f"/a/api/v2/surveys/{CS_ID}/take", headers={"api-key": API_KEY}).status_code == 200
+        assert token not in srv.stderr_path.read_text()
