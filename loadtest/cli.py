@@ -148,7 +148,7 @@ def _mock(args: argparse.Namespace) -> int:
               file=sys.stderr, flush=True)
 
     try:
-        serve(platform, args.host, args.port, ready)
+        serve(platform, args.host, args.port, ready, proxy=platform.faults.connection)
     except ServerError as exc:
         raise BadInput(f"loadtest mock: --port: {exc}") from None
     finally:

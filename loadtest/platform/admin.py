@@ -23,6 +23,8 @@ import orjson
 
 from loadtest.platform.envelopes import status_body
 from loadtest.platform.faults import FaultsError, parse_faults
+from loadtest.platform.proxy import KINDS as CONNECTION_KINDS
+from loadtest.platform.proxy import ConnectionFaults
 from loadtest.platform.model import SurveyState
 from loadtest.platform.openapi import openapi_document
 
@@ -132,6 +134,15 @@ def _put_faults(platform: Platform, body: bytes) -> tuple[int, bytes]:
         return _json(400, {"error": {"message": "PUT /__admin/faults: expected a JSON object"}})
     except FaultsError as exc:
         return _json(400, {"error": {"message": str(exc)}})
+    running = platform.faults.connection  # the proxy in front, if the platform was started with one
+    if plan.connection is not None and running is None:
+        return _json(400, {"error": {"message": "PUT /__admin/faults: faults.connection: expected a platform started "
+                                                "with --faults FILE whose [faults.connection] puts the proxy in front"}})
+    if running is not None:  # the proxy keeps its object: change it in place (none given: all off)
+        new = plan.connection or ConnectionFaults(seed=running.seed)
+        for key in ("seed", *CONNECTION_KINDS, "refuse", "hang_s", "slow_close_s"):
+            setattr(running, key, getattr(new, key))
+        plan.connection = running
     plan.journal = platform.faults.journal  # what was injected before stays counted
     platform.faults = plan
     return _json(200, plan.describe())

@@ -18,7 +18,8 @@ Faults "before processing" leave the platform untouched (the request never happe
 Request number n of an endpoint always gets the same decision for the same seed (Random seeded
 with seed:endpoint:n), so a campaign repeats. Every injected fault is tagged on the reply
 (`x-loadtest-fault: KIND`) and counted in the journal (GET /__admin/faults), so a report can
-tell injected failures from genuine ones. Connection-level faults are proxy.py's.
+tell injected failures from genuine ones. Connection-level faults (`[faults.connection]`: resets,
+hangs, cut bodies, slow closes, refused connections) are proxy.py's, parsed here too.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from collections import Counter
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from loadtest.platform.proxy import KINDS as CONNECTION_KINDS
+from loadtest.platform.proxy import ConnectionFaults
 from loadtest.tomlcheck import TomlError, TomlReader
 
 __all__ = ["EndpointFaults", "FaultPlan", "Decision", "FaultsError", "parse_faults", "ENDPOINTS", "FAULT_HEADER"]
@@ -75,6 +78,7 @@ class FaultPlan:
     seed: int = 0
     endpoints: dict[str, EndpointFaults] = field(default_factory=dict)
     journal: Counter[tuple[str, str]] = field(default_factory=Counter)  # (endpoint, kind) -> injected
+    connection: ConnectionFaults | None = None  # proxy.py's part, when the plan has one
     _counts: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -105,9 +109,15 @@ class FaultPlan:
         return Decision(before, after, delay)
 
     def describe(self) -> dict[str, Any]:
-        return {"seed": self.seed,
-                "endpoints": {name: {f.name: getattr(r, f.name) for f in fields(r)} for name, r in self.endpoints.items()},
-                "injected": {f"{e} {k}": n for (e, k), n in sorted(self.journal.items())}}
+        injected = {f"{e} {k}": n for (e, k), n in sorted(self.journal.items())}
+        out: dict[str, Any] = {"seed": self.seed, "injected": injected,
+                               "endpoints": {name: {f.name: getattr(r, f.name) for f in fields(r)}
+                                             for name, r in self.endpoints.items()}}
+        if self.connection is not None:
+            c = self.connection
+            out["connection"] = {k: getattr(c, k) for k in ("seed", *CONNECTION_KINDS, "refuse", "hang_s", "slow_close_s")}
+            injected.update({f"connection {k}": n for k, n in sorted(c.journal.items())})
+        return out
 
 
 def _latency(rules: EndpointFaults, rng: random.Random) -> float:
@@ -127,11 +137,15 @@ def parse_faults(doc: Any, source: str) -> FaultPlan:
         raise top.fail("", "a table")
     seed = top.int("seed", 0)
     endpoints: dict[str, EndpointFaults] = {}
+    connection = None
     for name, value in doc.items():
         if name == "seed":
             continue
+        if name == "connection":
+            connection = _connection(top.table(name), seed)
+            continue
         if name not in ENDPOINTS:
-            raise top.fail(name, f"an endpoint: one of {', '.join(ENDPOINTS)} (or seed)")
+            raise top.fail(name, f"an endpoint: one of {', '.join(ENDPOINTS)} (or seed, connection)")
         r = top.table(name)
         known = {f.name for f in fields(EndpointFaults)}
         for key in r.data:
@@ -156,4 +170,25 @@ def parse_faults(doc: Any, source: str) -> FaultPlan:
             values[key] = v
         values["latency"] = r.str("latency", "none", choices=LATENCIES)
         endpoints[name] = EndpointFaults(**values)
-    return FaultPlan(seed=seed, endpoints=endpoints)
+    return FaultPlan(seed=seed, endpoints=endpoints, connection=connection)
+
+
+def _connection(r: TomlReader, seed: int) -> ConnectionFaults:
+    known = {"seed", *CONNECTION_KINDS, "refuse", "hang_s", "slow_close_s"}
+    for key in r.data:
+        if key not in known:
+            raise r.fail(key, f"one of {', '.join(sorted(known))}")
+    values: dict[str, Any] = {}
+    for kind in (*CONNECTION_KINDS, "refuse"):
+        p = r.number(kind, 0.0)
+        if not 0 <= p <= 1:
+            raise r.fail(kind, f"a probability from 0 to 1 (got {p})")
+        values[kind] = p
+    if sum(values[k] for k in CONNECTION_KINDS) > 1:
+        raise r.fail("reset", "probabilities that add up to at most 1")
+    for key in ("hang_s", "slow_close_s"):
+        v = r.number(key, getattr(ConnectionFaults, key))
+        if v < 0:
+            raise r.fail(key, f"a number >= 0 (got {v})")
+        values[key] = v
+    return ConnectionFaults(seed=r.int("seed", seed), **values)

@@ -14,6 +14,8 @@ import signal
 import socket
 from typing import Any, Callable
 
+from loadtest.platform.proxy import ConnectionFaults, FaultProxy
+
 __all__ = ["serve", "reserve_port", "ServerError"]
 
 READY_TIMEOUT_S = 15.0
@@ -64,10 +66,16 @@ async def _wait_ready(host: str, port: int, serving: asyncio.Task[Any]) -> None:
         return
 
 
-async def serve_async(app: Any, host: str, port: int, on_ready: Callable[[str], None]) -> None:
+async def serve_async(app: Any, host: str, port: int, on_ready: Callable[[str], None],
+                      proxy: ConnectionFaults | None = None) -> None:
+    """With `proxy`, the app listens on a private loopback port and the fault proxy on host:port
+    (proxy.py): every client goes through it, and the URL announced is the proxy's."""
     from granian.constants import Interfaces
     from granian.server.embed import Server
 
+    public_host, public_port = host, port
+    if proxy is not None:
+        host, port = "127.0.0.1", 0
     holder = reserve_port(host, port)
     port = holder.getsockname()[1]
     server = Server(app, address=host, port=port, interface=Interfaces.RSGI, log_enabled=False, backlog=2048)
@@ -83,11 +91,19 @@ async def serve_async(app: Any, host: str, port: int, on_ready: Callable[[str], 
         raise
     finally:
         holder.close()
+    if proxy is not None:
+        try:
+            listener = await FaultProxy(proxy, host, port).start(public_host, public_port)
+        except OSError as exc:
+            server.stop()
+            raise ServerError(f"cannot bind {public_host}:{public_port}: {exc.strerror}") from None
+        host, port = public_host, listener.sockets[0].getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     on_ready(f"http://{shown}:{port}")
     await serving
 
 
-def serve(app: Any, host: str, port: int, on_ready: Callable[[str], None]) -> None:
+def serve(app: Any, host: str, port: int, on_ready: Callable[[str], None], proxy: ConnectionFaults | None = None
+          ) -> None:
     """Serve until SIGINT or SIGTERM."""
-    asyncio.run(serve_async(app, host, port, on_ready))
+    asyncio.run(serve_async(app, host, port, on_ready, proxy))
