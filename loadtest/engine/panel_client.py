@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Awaitable, Callable, Literal
 
 from loadtest.core.flow import RespondentResult
 from loadtest.core.panel import Signer, build_callback, panel_result
@@ -38,19 +38,28 @@ class PanelClient:
     accepted: set[str] = field(default_factory=set)
     deliveries: list[Delivery] = field(default_factory=list)
 
-    async def deliver(self, result: RespondentResult) -> Delivery | None:
+    async def deliver(self, result: RespondentResult,
+                      recorded: Callable[[RespondentResult], Awaitable[bool]] | None = None) -> Delivery | None:
+        """`recorded(result)`, when given, says whether the panel already holds this respondent's
+        result: asked after a lost reply, so a callback that landed is never sent twice."""
         code = panel_result(result.outcome, result.statuses, result.details)
         if code is None or not result.transaction_id:
             return None
         info = result.details.get("terminateReason")
         reason = str(info["rule"]) if isinstance(info, dict) and info.get("rule") else None
-        return await self.send(result.transaction_id, code, reason)
+        landed = (lambda: recorded(result)) if recorded is not None else None
+        return await self.send(result.transaction_id, code, reason, landed)
 
-    async def send(self, transaction_id: str, code: int, reason: str | None = None) -> Delivery:
+    async def send(self, transaction_id: str, code: int, reason: str | None = None,
+                   landed: Callable[[], Awaitable[bool]] | None = None) -> Delivery:
         if transaction_id in self.accepted:
             return self._done(Delivery(transaction_id, code, "suppressed", 0, None))
         cb = build_callback(self.base_url, transaction_id, code, self.signer, self.api_key, self.mode, reason)
-        reply, attempts = await self.http.request(cb.method, cb.url, cb.headers, cb.body)
+        reply, attempts = await self.http.request(cb.method, cb.url, cb.headers, cb.body, landed)
+        if reply is None and landed is not None and attempts < self.http.max_attempts:
+            # No reply, but the panel confirmed it holds the result: delivered, once.
+            self.accepted.add(transaction_id)
+            return self._done(Delivery(transaction_id, code, "accepted", attempts, None))
         if reply is not None and 200 <= reply.status_code < 300:
             self.accepted.add(transaction_id)
             return self._done(Delivery(transaction_id, code, "accepted", attempts, reply.status_code))
@@ -74,6 +83,7 @@ class PanelClient:
             "gave_up": states["gave_up"],
             "suppressed_duplicates": states["suppressed"],
             "retries": self.http.retries,
+            "verified_after_lost_reply": self.http.verified,
             "http_statuses": {str(k): v for k, v in sorted(self.http.statuses.items())},
             "too_many_requests": self.http.statuses[429],
         }

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any, Awaitable, Callable, Protocol
 
 import httpx
 
@@ -75,6 +75,7 @@ class PanelHttp:
     io: PanelIO | None = None  # None: asyncio + httpx.AsyncClient
     statuses: Counter[int] = field(default_factory=Counter)
     retries: int = 0
+    verified: int = 0  # lost replies whose request the other side confirmed it had processed
     _paused_until: float = 0.0  # clock time before which no request goes out (after a 429)
 
     def __post_init__(self) -> None:
@@ -88,8 +89,13 @@ class PanelHttp:
     async def __aexit__(self, *exc: object) -> None:
         await self.io.close()  # type: ignore[union-attr]
 
-    async def request(self, method: str, url: str, headers: dict[str, str], body: bytes) -> tuple[httpx.Response | None, int]:
-        """(the final response or None if none came, attempts made)."""
+    async def request(self, method: str, url: str, headers: dict[str, str], body: bytes,
+                      landed: Callable[[], Awaitable[bool]] | None = None) -> tuple[httpx.Response | None, int]:
+        """(the final response or None if none came, attempts made). With `landed`, an attempt
+        that got no reply at all (it may have been processed) is followed by asking whether it
+        did land before sending again; if it did, the answer is (None, attempts) and
+        `self.verified` counts it. That keeps a non-idempotent request (a callback) from being
+        delivered twice when only its reply was lost."""
         io = self.io
         assert io is not None
         reply: httpx.Response | None = None
@@ -106,6 +112,17 @@ class PanelHttp:
                 reply = await io.send(method, url, headers, body)
             except (httpx.TimeoutException, httpx.TransportError):
                 reply = None
+                if landed is not None and attempt < self.max_attempts:
+                    await io.sleep(wait)  # let the other side settle before asking it
+                    try:
+                        done = await landed()
+                    except Exception:  # could not tell: sending again is the lesser evil
+                        done = False
+                    if done:
+                        self.verified += 1
+                        return None, attempt
+                    self.retries += 1
+                    continue
             else:
                 self.statuses[reply.status_code] += 1
                 if reply.status_code not in RETRYABLE:

@@ -87,7 +87,17 @@ class PanelSession:
             if item is None:
                 self._queue.put_nowait(None)  # let the other senders see the end too
                 return
-            await self.callbacks.deliver(item)
+            await self.callbacks.deliver(item, self.recorded)
+
+    async def recorded(self, result: RespondentResult) -> bool:
+        """Whether the panel already holds this respondent's result (asked after a lost reply)."""
+        panel_survey = self.panel_surveys.get(result.survey_id)
+        if panel_survey is None:
+            return False
+        for t in await self.diy.transactions(panel_survey):
+            if t.get("id") == result.transaction_id:
+                return t.get("result") is not None
+        return False
 
     def finish_sending(self) -> None:
         self._queue.put_nowait(None)

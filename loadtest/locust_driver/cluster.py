@@ -12,7 +12,7 @@ from typing import Any
 
 __all__ = ["shares", "combine_limits", "combine_callbacks", "MSG_SHARES", "MSG_FINAL", "MSG_FINISH"]
 
-MSG_SHARES = "loadtest_shares"  # master -> worker: {limit name: this worker's rate}
+MSG_SHARES = "loadtest_shares"  # master -> worker: {"shares": {limit: this worker's rate}, "panel_surveys": {...}}
 MSG_FINAL = "loadtest_final"  # worker -> master: the worker's last report, after its users stopped
 MSG_FINISH = "loadtest_finish"  # master -> worker: stop your users now and send your final report
 
@@ -38,6 +38,7 @@ def combine_limits(targets: dict[str, float], reports: list[dict[str, dict[str, 
 
 
 _SUMMED = ("sent", "accepted", "rejected", "gave_up", "suppressed_duplicates", "retries", "too_many_requests",
+           "verified_after_lost_reply",
            "undelivered")
 
 

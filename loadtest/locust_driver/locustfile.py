@@ -138,9 +138,7 @@ def _test_start(environment: Any, **_: Any) -> None:
         gevent.spawn(environment.runner.quit if environment.parsed_options.headless else environment.runner.stop)
         return
     run = TestRun(cfg, sc)
-    for name, rate in _process["shares"].items():  # a share that came before this start
-        if name in run.limiters:
-            run.limiters[name].set_share(rate)
+    _apply_master_data(run)  # shares (and panel surveys) that came before this start
     _process["run"] = RespondentUser.current = run
     if cfg.role == "master":
         _send_shares(environment, run)
@@ -167,8 +165,12 @@ def _send_shares(environment: Any, run: TestRun) -> tuple[list[str], list[str]]:
     workers = _live_workers(environment.runner)
     leaving = _leaving(run, workers)
     mine = shares(run.scenario.limits, len(workers) + len(leaving))
+    # With the shares go the panel surveys the master set up: a worker asks the panel about a
+    # callback whose reply was lost before sending it again (engine/panel_session.py `recorded`).
+    panel_surveys = {str(k): v for k, v in run.panel.session.panel_surveys.items()} if run.panel else {}
     for worker in workers:
-        environment.runner.send_message(MSG_SHARES, mine, client_id=worker)
+        environment.runner.send_message(MSG_SHARES, {"shares": mine, "panel_surveys": panel_surveys},
+                                        client_id=worker)
     run.workers_seen.update(workers)
     if mine:
         log.info("loadtest: limits shared among %d workers (%d more leaving): %s", len(workers), len(leaving), mine)
@@ -186,12 +188,20 @@ def _share_loop(environment: Any, run: TestRun) -> None:
 
 
 def _on_shares(environment: Any, msg: Any, **_: Any) -> None:
-    _process["shares"] = dict(msg.data or {})
+    data = msg.data or {}
+    _process["shares"] = dict(data.get("shares") or {})
+    _process["panel_surveys"] = {int(k): v for k, v in (data.get("panel_surveys") or {}).items()}
     run = _current()
     if run is not None:
-        for name, rate in _process["shares"].items():
-            if name in run.limiters:
-                run.limiters[name].set_share(rate)
+        _apply_master_data(run)
+
+
+def _apply_master_data(run: TestRun) -> None:
+    for name, rate in _process["shares"].items():
+        if name in run.limiters:
+            run.limiters[name].set_share(rate)
+    if run.panel is not None:
+        run.panel.session.panel_surveys.update(_process.get("panel_surveys") or {})
 
 
 # --- distributed: reports ---------------------------------------------------------------------------

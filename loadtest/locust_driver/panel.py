@@ -49,7 +49,7 @@ class LocustPanel:
                 self._queue.put(None)  # let the other senders see the end too
                 return
             self._in_flight += 1
-            delivery = run_to_completion(self.session.callbacks.deliver(result))
+            delivery = run_to_completion(self.session.callbacks.deliver(result, self.session.recorded))
             self._in_flight -= 1
             if delivery is not None:
                 self.by_persona[result.persona][delivery.state] += 1

@@ -106,3 +106,33 @@ def test_429s_do_not_use_up_attempts_but_their_waiting_is_bounded() -> None:
         return str(reply.status_code)
 
     assert asyncio.run(bounded()) == "429"
+
+
+def test_a_lost_reply_is_checked_with_the_panel_before_a_callback_is_sent_again() -> None:
+    """The callback landed but its reply was lost: asked, the panel says it holds the result,
+    so it is not sent twice. Asked and denied, it is sent again."""
+    for landed_answer, expected_calls in ((True, 1), (False, 2)):
+        calls: list[httpx.Request] = []
+        asked: list[str] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            calls.append(request)
+            if len(calls) == 1:
+                raise httpx.ReadError("connection reset by peer")
+            return httpx.Response(204)
+
+        async def recorded(r: RespondentResult, answer: bool = landed_answer) -> bool:
+            asked.append(r.transaction_id)
+            return answer
+
+        async def main() -> PanelClient:
+            http = PanelHttp(transport=httpx.MockTransport(handler), backoff_s=0.01)
+            client = PanelClient("http://127.0.0.1:1", SIGNER, "api-key", http)
+            async with http:
+                await client.deliver(result("survey_complete", txn="T-9"), recorded)
+            return client
+
+        client = asyncio.run(main())
+        assert len(calls) == expected_calls and asked == ["T-9"]
+        assert [d.state for d in client.deliveries] == ["accepted"]
+        assert client.summary()["verified_after_lost_reply"] == (1 if landed_answer else 0)
