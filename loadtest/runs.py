@@ -25,6 +25,7 @@ from loadtest.core.flow import RespondentResult
 from loadtest.core.population import Population
 from loadtest.embedded import PlatformStartError, embedded_platform
 from loadtest.engine.ingest import Ingestion, ingest_token
+from loadtest.engine.fault_journal import fault_journal
 from loadtest.engine.limiter import Limiters
 from loadtest.engine.panel_session import PanelSession
 from loadtest.engine.progress import show_progress
@@ -130,6 +131,7 @@ def run(opts: RunOptions, out: Any = sys.stdout) -> int:
     summary = build_summary(sc, metrics, target="embedded" if sc.target == "embedded" else sc.target,
                             duration_s=engine.elapsed_s, driver="engine", limits=limiters.summary(), panel=panel_report,
                             extra={**({"data_check": data_check} if data_check is not None else {}),
+                                   **({"platform_faults": engine.platform_faults} if engine.platform_faults else {}),
                                    **({"ingest": ingestion.report()} if ingestion is not None else {})})
     summary["run_dir"] = str(run_dir)
     write_run_files(run_dir, summary, metrics.timeline_rows())
@@ -210,4 +212,6 @@ async def _drive(engine: EngineRun, sc: Scenario, panel: PanelSession | None, ur
     if check_data:
         log.flush()
         data_check = await read_back(sc, url, log.path)
+    if sc.faults:  # the platform's own count of what it injected (resets carry no tag)
+        engine.platform_faults = await fault_journal(url)
     return engine.metrics, report, data_check

@@ -54,6 +54,7 @@ class EngineRun:
     started: int = 0
     finished: int = 0
     elapsed_s: float = 0.0
+    platform_faults: dict[str, int] | None = None  # set by the run after it, when the scenario injects faults
 
     async def run(self) -> Metrics:
         self.stop = self.stop or anyio.Event()

@@ -124,6 +124,11 @@ def render_html(summary: dict[str, Any], rows: list[dict[str, Any]], comparison:
     if s.get("callbacks"):
         cb = s["callbacks"]
         parts += ["<h2>Panel callbacks</h2>", _table(["", ""], [[k, v] for k, v in cb.items() if not isinstance(v, dict)])]
+    if s.get("injected_faults") or s.get("platform_faults") or s.get("recoveries"):
+        rows = [[f"met by respondents: {k}", v] for k, v in (s.get("injected_faults") or {}).items()]
+        rows += [[f"injected by the platform: {k}", v] for k, v in (s.get("platform_faults") or {}).items()]
+        rows += [[f"recovered: {k}", v] for k, v in (s.get("recoveries") or {}).items()]
+        parts += ["<h2>Faults and recoveries</h2>", _table(["", "count"], rows)]
     parts.append(_result_section("Panel reconciliation", s.get("reconciliation"), "mismatches"))
     parts.append(_result_section("Data read-back", s.get("data_check"), "mismatches"))
     parts.append(_comparison(comparison))

@@ -65,16 +65,29 @@ def test_a_lost_final_submit_ends_with_the_outcome_the_platform_recorded() -> No
     assert done is None and flow.result.outcome == "survey_complete" and flow.result.recoveries[0]["how"] == "resumed"
 
 
-def test_recoveries_are_bounded_then_the_respondent_fails_with_a_transport_error() -> None:
+def test_losses_in_a_row_are_bounded_then_the_respondent_fails_with_a_transport_error() -> None:
     flow = make_flow("completer")
     flow.start()
     flow.receive(page(Q, "t1"))
     waits = []
-    for _ in range(5):
+    for _ in range(8):
         _, req = flow.lost(LOST)
         assert req is not None
         waits.append(req.think_s)
-    assert waits == [0.1, 0.2, 0.4, 0.8, 1.6]
+    assert waits == [0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0, 2.0]  # about 9 s: long enough for a restart
     _, req = flow.lost(LOST)
     assert req is None and flow.done and flow.result.outcome == "failed"
     assert flow.result.error == {"blame": "transport", "error": "TransportError", "message": "connection reset by peer"}
+    assert [r["how"] for r in flow.result.recoveries][-2:] == ["resume_lost", "gave_up"]
+
+
+def test_a_usable_reply_resets_the_run_of_losses() -> None:
+    flow = make_flow("completer")
+    flow.start()
+    flow.receive(page(Q, "t1"))
+    for _ in range(20):  # lost, then recovered, twenty times over: never more than one in a row
+        _, req = flow.lost(LOST)
+        assert req is not None and req.think_s == 0.1
+        _, req = flow.receive(page(Q, "t1"))
+        assert req is not None
+    assert len(flow.result.recoveries) == 20 and not flow.done
