@@ -92,11 +92,14 @@ def _html(qj: dict[str, Any]) -> str:
 
 def _mark(q: Question, qj: dict[str, Any], values: dict[str, Any]) -> None:
     """Mark a question's JSON with earlier answers (mutates the copy it is given)."""
+    # Values can be whatever a client sent (a validation_errors page shows them back): only a
+    # string marks a single choice, only strings in a list mark a multi choice.
     chosen: set[str] = set()
-    if q.kind == "single" and f"u_{q.id}" in values:
-        chosen = {values[f"u_{q.id}"]}
-    elif q.kind == "multi":
-        chosen = set(values.get(f"m_{q.id}", ()))
+    single, multi = values.get(f"u_{q.id}"), values.get(f"m_{q.id}")
+    if q.kind == "single" and isinstance(single, str):
+        chosen = {single}
+    elif q.kind == "multi" and isinstance(multi, list):
+        chosen = {v for v in multi if isinstance(v, str)}
     for a in qj["answers"]:
         sid = str(a["id"])
         if sid in chosen:
@@ -108,7 +111,7 @@ def _mark(q: Question, qj: dict[str, Any], values: dict[str, Any]) -> None:
         if f"u_{row['id']}" in values:
             row["value"] = values[f"u_{row['id']}"]
     if q.kind == "date" and f"dt_day_{q.id}" in values:
-        qj["value"] = {part: values[f"{prefix}{q.id}"] for part, prefix in DATE_PARTS}
+        qj["value"] = {part: values.get(f"{prefix}{q.id}") for part, prefix in DATE_PARTS}
 
 
 class PageRenderer:
