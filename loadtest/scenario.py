@@ -220,7 +220,7 @@ def _answers(r: TomlReader, key: str) -> dict[str, str]:
     raw = r.table(key)
     out = {}
     for qid, value in raw.data.items():
-        if not qid.isdigit() or not isinstance(value, (str, int)) or isinstance(value, bool):
+        if not qid.isdecimal() or not isinstance(value, (str, int)) or isinstance(value, bool):
             raise raw.fail(qid, "question id = answer id (e.g. 10001 = \"50001\")")
         out[qid] = str(value)
     return out

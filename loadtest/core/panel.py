@@ -104,10 +104,11 @@ class Signer:
 
         if self.placement == "header":
             given = (headers or {}).get(self.param.lower(), "")
-            return hmac.compare_digest(given, self.digest(url, body))
+            return hmac.compare_digest(given.encode(), self.digest(url, body).encode())
         query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
         given = query.get(self.param, "")
-        return hmac.compare_digest(given, self.digest(strip_param(url, self.param), body))
+        # As bytes: compare_digest refuses str with non-ASCII characters, and `enc` is the sender's.
+        return hmac.compare_digest(given.encode(), self.digest(strip_param(url, self.param), body).encode())
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ def _choices(q: Question, ids: list[Any], form: Mapping[str, Any]) -> list[dict[
 
 def _date_text(parts: dict[str, Any]) -> str:
     year, month, day = parts["year"], parts["month"], parts["day"]
-    if all(isinstance(v, str) and v.isdigit() for v in (year, month, day)):
+    if all(isinstance(v, str) and v.isdecimal() for v in (year, month, day)):
         return f"{int(year):04d}-{int(month):02d}-{int(day):02d}"
     return f"{year}-{month}-{day}"  # not a date: the platform refuses it as the page would
 

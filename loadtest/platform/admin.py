@@ -100,7 +100,7 @@ def stats(platform: Platform) -> dict[str, Any]:
 
 def _set_state(platform: Platform, path: str, body: bytes) -> tuple[int, bytes]:
     raw_id = path[len("/__admin/surveys/") : -len("/state")]
-    if not raw_id.isdigit() or int(raw_id) not in platform.api.surveys:
+    if not raw_id.isdecimal() or int(raw_id) not in platform.api.surveys:
         return _json(404, {"error": {"message": f"no survey {raw_id!r}"}})
     try:
         state = orjson.loads(body).get("state")

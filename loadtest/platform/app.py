@@ -139,7 +139,7 @@ class Platform:
             return step, error_envelope(405, path)
         if not hmac.compare_digest(headers.get("api-key", "").encode(), self._api_key):
             return step, error_envelope(401, path)
-        if not parts[0].isdigit():
+        if not parts[0].isdecimal():
             return step, error_envelope(400, path)
         if len(body) > MAX_BODY_BYTES:
             return step, error_envelope(413, path)

@@ -293,7 +293,7 @@ class _KeyIndex:
             if blank(value):
                 plan.fatal.setdefault(number, []).append(_message(key, "KeyValue is missing.", value))
                 return None
-            if key == "respid" and (isinstance(value, bool) or not str(value).isdigit() or len(str(value)) > 18):
+            if key == "respid" and (isinstance(value, bool) or not str(value).isdecimal() or len(str(value)) > 18):
                 plan.fatal.setdefault(number, []).append(_message(key, "Invalid Numeric.", value))
                 return None
             out.append(_norm(value))

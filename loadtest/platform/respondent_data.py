@@ -101,7 +101,7 @@ class RespondentData:
         parts = path[len(DATA_PREFIX):].split("/")
         raw_sid = parts[0]
         digits = raw_sid[1:] if raw_sid[:1] in ("p", "P") else raw_sid
-        survey = self.surveys.get(int(digits)) if digits.isdigit() else None
+        survey = self.surveys.get(int(digits)) if digits.isdecimal() else None
         if len(parts) < 3 or parts[1] != "respondents" or parts[2] not in ("data", "uservariables") or len(parts) > 4:
             return _message(404, f"No route for {method} {path}.")
         if survey is None:
@@ -158,7 +158,7 @@ class RespondentData:
         selection = self._selection(survey, params)
         if isinstance(selection, str):
             return _message(400, selection)
-        row = self.store.load(int(raw_id)) if raw_id.isdigit() and len(raw_id) < 19 else None
+        row = self.store.load(int(raw_id)) if raw_id.isdecimal() and len(raw_id) < 19 else None
         if row is None or row.survey_id != survey.id:
             return _message(404, f"Respondent {raw_id} was not found in survey {survey.id}.")
         return 200, JSON, orjson.dumps(next(self._records([row], selection)))
@@ -275,7 +275,7 @@ def _int(params: Mapping[str, str], key: str, default: int) -> int | None:
     if raw is None:
         return default
     raw = raw.strip()
-    return int(raw) if raw.lstrip("-").isdigit() else None
+    return int(raw) if raw.lstrip("-").isdecimal() else None
 
 
 def _with_page(pairs: list[tuple[str, str]], page: int) -> str:

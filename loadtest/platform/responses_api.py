@@ -70,7 +70,7 @@ class ResponsesApi:
         key = headers.get("api-key") or dict(parse_qsl(query)).get("apiKey", "")
         if not hmac.compare_digest(key.encode(), self._key):
             return error_envelope(401, resource)
-        if not raw_id.isdigit():
+        if not raw_id.isdecimal():
             return error_envelope(400, resource)
         if len(body) > MAX_BODY:
             return error_envelope(413, resource)

@@ -337,9 +337,9 @@ def _quota_problems(fields: dict[str, Any]) -> list[str]:
     questions = fields.get("questions")
     if not (isinstance(questions, list) and len(questions) == 1 and isinstance(questions[0], dict)
             and isinstance(questions[0].get("question_id"), (int, str))
-            and str(questions[0]["question_id"]).isdigit()
+            and str(questions[0]["question_id"]).isdecimal()
             and isinstance(questions[0].get("answer_ids"), list) and questions[0]["answer_ids"]
-            and all(str(a).isdigit() for a in questions[0]["answer_ids"])):
+            and all(str(a).isdecimal() for a in questions[0]["answer_ids"])):
         problems.append("questions: the reference platform needs exactly one {question_id, answer_ids} per quota "
                         "(ids of the respondent survey's question and answers).")
     return problems

@@ -49,7 +49,7 @@ def _is_str(value: Any) -> bool:
 
 
 def _answer_id(q: Question, value: Any) -> int | None:
-    if not _is_str(value) or not value.isdigit():
+    if not _is_str(value) or not value.isdecimal():
         return None
     aid = int(value)
     return aid if q.answer(aid) is not None else None
@@ -161,7 +161,7 @@ def _date(q: Question, body: dict[str, Any], values: dict[str, Any]) -> str | No
     raw = {part: body.get(f"{prefix}{q.id}") for part, prefix in DATE_PARTS}
     if all(v is None or v == "" for v in raw.values()):
         return REQUIRED if q.required else None
-    if not all(_is_str(v) and v.isdigit() for v in raw.values()):
+    if not all(_is_str(v) and v.isdecimal() for v in raw.values()):
         return "Please enter a day, a month and a year."
     try:
         day = datetime.date(int(raw["year"]), int(raw["month"]), int(raw["day"]))
@@ -178,7 +178,7 @@ def _rank(q: Question, body: dict[str, Any], values: dict[str, Any]) -> str | No
     if all(v is None or v == "" for v in raw.values()):
         return REQUIRED if q.required else None
     n = len(q.answers)
-    if not all(_is_str(v) and v.isdigit() for v in raw.values()):
+    if not all(_is_str(v) and v.isdecimal() for v in raw.values()):
         return f"Please rank every item from 1 to {n}."
     if sorted(int(v) for v in raw.values()) != list(range(1, n + 1)):
         return f"Each rank from 1 to {n} must be used once."
@@ -190,7 +190,7 @@ def _sum(q: Question, body: dict[str, Any], values: dict[str, Any]) -> str | Non
     raw = {f"s_{a.id}": body.get(f"s_{a.id}") for a in q.answers}
     if all(v is None or v == "" for v in raw.values()):
         return REQUIRED if q.required else None
-    if not all(_is_str(v) and v.isdigit() for v in raw.values()):
+    if not all(_is_str(v) and v.isdecimal() for v in raw.values()):
         return "Please enter a whole number of 0 or more for every item."
     total = sum(int(v) for v in raw.values())
     if total != q.total:
