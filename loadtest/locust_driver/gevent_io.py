@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import gevent
 import gevent.event
+import gevent.lock
 import httpx
 
 from loadtest.core.limits import TokenBucket
@@ -79,6 +80,7 @@ class GeventLimiter:
     last_at: float | None = None
     _bucket: TokenBucket | None = field(default=None, repr=False)
     _ready: gevent.event.Event = field(default_factory=gevent.event.Event, repr=False)
+    _turn: gevent.lock.Semaphore = field(default_factory=gevent.lock.Semaphore, repr=False)
 
     def set_share(self, rate: float) -> None:
         if self._bucket is None:
@@ -92,10 +94,14 @@ class GeventLimiter:
         while not self._ready.wait(SHARE_WAIT_WARNING_S):
             log.warning("loadtest: limit %r: still waiting for this worker's share from the master", self.name)
         assert self._bucket is not None
-        now = time.monotonic()
-        delay = self._bucket.reserve(now) - now
-        if delay > 0:
-            gevent.sleep(delay)
+        # One booking at a time: a permit is reserved only when the one before it was used, so a
+        # new share applies from the next permit (senders booking ahead kept the old rate for
+        # seconds after a worker left or joined). The lock is FIFO: permits go out in order.
+        with self._turn:
+            now = time.monotonic()
+            delay = self._bucket.reserve(now) - now
+            if delay > 0:
+                gevent.sleep(delay)
         wall = time.time()
         self.granted += 1
         self.first_at = wall if self.first_at is None else self.first_at

@@ -15,6 +15,7 @@ import gevent
 import gevent.queue
 
 from loadtest.core.flow import RespondentResult
+from loadtest.core.panel import panel_result
 from loadtest.engine.panel_session import PanelSession
 from loadtest.locust_driver.gevent_io import run_to_completion
 
@@ -48,9 +49,10 @@ class LocustPanel:
             if result is None:
                 self._queue.put(None)  # let the other senders see the end too
                 return
-            self._in_flight += 1
+            needed = _needs_callback(result)
+            self._in_flight += needed
             delivery = run_to_completion(self.session.callbacks.deliver(result, self.session.recorded))
-            self._in_flight -= 1
+            self._in_flight -= needed
             if delivery is not None:
                 self.by_persona[result.persona][delivery.state] += 1
 
@@ -59,7 +61,8 @@ class LocustPanel:
         self._queue.put(None)
         gevent.joinall(self._senders, timeout=drain_s)
         gevent.killall(self._senders, block=True)
-        self.undelivered += self._in_flight + sum(1 for item in list(self._queue.queue) if item is not None)
+        self.undelivered += self._in_flight + sum(1 for item in list(self._queue.queue)
+                                                  if item is not None and _needs_callback(item))
         self._in_flight = 0
 
     def close(self) -> None:
@@ -72,3 +75,8 @@ class LocustPanel:
         """This process's callback figures so far (cumulative), in summary.json's `callbacks` shape."""
         return {**self.session.summary(), "undelivered": self.undelivered,
                 "by_persona": {p: dict(c) for p, c in self.by_persona.items()}}
+
+
+def _needs_callback(result: RespondentResult) -> bool:
+    """Only these count as undelivered when a drain runs out (a cut-off respondent needs none)."""
+    return bool(result.transaction_id) and panel_result(result.outcome, result.statuses, result.details) is not None

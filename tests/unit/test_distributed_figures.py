@@ -62,3 +62,23 @@ def test_a_worker_limiter_waits_for_its_share_then_paces_at_it() -> None:
     taker.join(timeout=5)
     assert taker.dead and lim.granted == 3
     assert lim.last_at is not None and lim.first_at is not None and lim.last_at - lim.first_at >= 0.02 - 1e-3
+
+
+def test_waiting_senders_book_one_permit_at_a_time_so_a_new_share_applies_at_once() -> None:
+    import time
+
+    import gevent
+
+    from loadtest.locust_driver.gevent_io import GeventLimiter
+
+    lim = GeventLimiter("panel", target=10.0)
+    lim.set_share(1.0)  # one permit a second: nobody gets far while we look
+    senders = [gevent.spawn(lim.acquire_blocking) for _ in range(8)]
+    gevent.idle()
+    bucket = lim._bucket
+    assert bucket is not None and bucket._tat is not None
+    # Eight senders waiting, yet only one permit is booked ahead (not eight seconds' worth) ...
+    assert bucket._tat - time.monotonic() <= 2.5  # one booking: ~2 s; eight would be ~9 s
+    lim.set_share(1000.0)  # ... so the master's new share is what the next permits follow
+    gevent.joinall(senders, timeout=5)
+    assert all(g.dead for g in senders) and lim.granted == 8
