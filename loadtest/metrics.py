@@ -74,7 +74,13 @@ def percentiles(hist: HdrHistogram) -> dict[str, float]:
 @dataclass
 class StepStats:
     service: HdrHistogram = field(default_factory=new_histogram)
-    corrected: HdrHistogram = field(default_factory=new_histogram)
+    own_corrected: HdrHistogram | None = None  # None while every corrected time equals its service time
+
+    @property
+    def corrected(self) -> HdrHistogram:
+        """Closed loops with no think time between requests (Locust's users) never differ from
+        the service time: then one histogram serves for both, and each sample is recorded once."""
+        return self.service if self.own_corrected is None else self.own_corrected
     count: int = 0
     failures: int = 0  # genuine: no reply, or a 5xx the platform did not tag as injected
     injected: int = 0  # replies the platform tagged as an injected fault (x-loadtest-fault)
@@ -113,8 +119,13 @@ class Metrics:
         bucket[1] += failed
         if http_status:
             us = max(LOWEST_US, int(service_s * 1e6))
+            corrected_us = max(LOWEST_US, int(max(corrected_s, service_s) * 1e6))
+            if s.own_corrected is None and corrected_us != us:  # the first that differs: split them
+                s.own_corrected = new_histogram()
+                s.own_corrected.add(s.service)  # every earlier sample, equal in both
             s.service.record_value(us)
-            s.corrected.record_value(max(LOWEST_US, int(max(corrected_s, service_s) * 1e6)))
+            if s.own_corrected is not None:
+                s.own_corrected.record_value(corrected_us)
             key = round2(us)
             lat = bucket[2]
             lat[key] = lat.get(key, 0) + 1
@@ -203,8 +214,13 @@ class Metrics:
         for name, d in data["steps"].items():
             s = self.steps[name]
             if d["count"]:
-                s.service.add(HdrHistogram.decode(d["service"]))
-                s.corrected.add(HdrHistogram.decode(d["corrected"]))
+                service, corrected = HdrHistogram.decode(d["service"]), HdrHistogram.decode(d["corrected"])
+                if s.own_corrected is None and corrected.encode() != service.encode():
+                    s.own_corrected = new_histogram()
+                    s.own_corrected.add(s.service)
+                s.service.add(service)
+                if s.own_corrected is not None:
+                    s.own_corrected.add(corrected)
             s.count += d["count"]
             s.failures += d["failures"]
             s.injected += d.get("injected", 0)
