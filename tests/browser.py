@@ -13,6 +13,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 T = TypeVar("T")
+POLL_S = 0.2  # between two looks of a bounded poll (wait_for): a deadline and a message, not a guess
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
@@ -23,7 +24,7 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 60.0) ->
         value = probe()
         if value:
             return value
-        time.sleep(0.2)
+        time.sleep(POLL_S)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
