@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import os
 import signal
 import sys
@@ -24,8 +25,8 @@ from loadtest.core.fake import warm_up
 from loadtest.core.flow import RespondentResult
 from loadtest.core.population import Population
 from loadtest.embedded import PlatformStartError, embedded_platform
-from loadtest.engine.ingest import Ingestion, ingest_token
 from loadtest.engine.fault_journal import fault_journal
+from loadtest.engine.ingest import Ingestion, ingest_token
 from loadtest.engine.limiter import Limiters
 from loadtest.engine.panel_session import PanelSession
 from loadtest.engine.progress import show_progress
@@ -101,6 +102,9 @@ def run(opts: RunOptions, out: Any = sys.stdout) -> int:
     check_data = data_check_wanted(sc)
     data_token = ingest_token(sc)  # before the run folder exists: a missing token is bad input
     warm_up({lang for survey in sc.surveys for lang in survey.languages})
+    # What is loaded now (scenario, personas, Faker) lives for the whole run: out of the
+    # collector's sight, a collection has less to walk and pauses a request less.
+    gc.freeze()
     run_dir = new_run_dir(opts.reports, sc.name, sc.seed)
     log = RespondentLog(run_dir / "respondents.jsonl")
     secrets = [s for s in (api_key, panel_key, panel_secret) if s]
