@@ -304,7 +304,7 @@ class RespondentFlow:
             if move.query:
                 url += "?" + urlencode(move.query)
         elif isinstance(move, Submit):
-            step, method, url, body = "submit-page", "POST", f"{base}/submit-page", _exact(orjson.dumps(move.form))
+            step, method, url, body = "submit-page", "POST", f"{base}/submit-page", orjson.dumps(move.form)
             headers.append(("content-type", "application/json"))
         elif isinstance(move, Back):
             step, method, url, body = "previous-page", "GET", f"{base}/previous-page", b""
@@ -376,10 +376,3 @@ def _seconds(header: str | None) -> float:
         return min(30.0, max(0.0, float(header or 0)))  # bounded: a respondent never waits unbounded
     except ValueError:
         return 1.0
-
-
-def _exact(body: bytes) -> bytes:
-    """A copy the size of its content. orjson's bytes keep a 4 KB block however short the JSON,
-    and a respondent holds its last request while it thinks (for recovery): at 10,000 in flight
-    that was 40 MB (bench/scale.py)."""
-    return body[:-1] + body[-1:]
