@@ -261,12 +261,21 @@ def _test_stop(environment: Any, **_: Any) -> None:
         extra["workers"] = _collect_finals(environment, run)
     else:
         run.stop_sending()
-    own = {e.name: {"count": e.num_requests, "failures": e.num_failures} for e in environment.stats.entries.values()}
+    own = {e.name: _locust_figures(e) for e in environment.stats.entries.values()}
     summary = run.report(own, extra)
     print(f"loadtest: {summary['respondents']} respondents, unexpected {summary['unexpected']}, "
           f"{'PASSED' if summary['passed'] else 'FAILED'} -> {summary['run_dir']}", file=sys.stderr, flush=True)
     if not summary["passed"]:
         environment.process_exit_code = 3
+
+
+def _locust_figures(entry: Any) -> dict[str, Any]:
+    """Locust's own view of a step, beside ours in summary.json: its counts, and its percentiles
+    (rounded to 2 significant digits by Locust; ours are 3-digit HDR)."""
+    out: dict[str, Any] = {"count": entry.num_requests, "failures": entry.num_failures}
+    if entry.num_requests:
+        out.update({f"p{p}_ms": entry.get_response_time_percentile(p / 100) for p in (50, 95, 99)})
+    return out
 
 
 def _collect_finals(environment: Any, run: TestRun) -> dict[str, Any]:

@@ -20,7 +20,10 @@ def test_a_headless_locust_run_uses_our_personas_and_writes_the_same_summary(tmp
     assert "survey_complete" in finished and "terminated" in finished
     for step in ("take", "submit-page"):
         # Locust's own count and ours, taken at the same moment, are of the same requests.
-        assert s["locust_stats"][step] == {"count": s["requests"][step]["count"], "failures": 0}
+        ours, theirs = s["requests"][step], s["locust_stats"][step]
+        assert (theirs["count"], theirs["failures"]) == (ours["count"], 0)
+        # Locust's percentiles are its own rounding of the same samples: near ours, not equal.
+        assert abs(theirs["p50_ms"] - ours["p50_ms"]) <= max(1.0, 0.1 * ours["p50_ms"])
         assert s["requests"][step]["count"] > 0
     # Callbacks from the users' greenlets, through the panel limit, reconciled against the panel.
     assert s["callbacks"]["accepted"] > 0 and s["callbacks"]["too_many_requests"] == 0
