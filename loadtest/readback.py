@@ -22,24 +22,33 @@ from loadtest.platform.app import DEFAULT_DATA_TOKEN
 from loadtest.scenario import Scenario
 from loadtest.usage import BadInput
 
-__all__ = ["data_check_wanted", "read_back"]
+__all__ = ["data_check_wanted", "data_token", "read_back"]
 
 READ_ATTEMPTS = 4
 
 
+def data_token(sc: Scenario, purpose: str) -> str:
+    """The respondent data API's bearer token: from the variable `[data_check] token_env` names;
+    the platform's local default only for the embedded platform. For any other target a missing
+    token is bad input, raised before the run starts. `purpose` says what needs it."""
+    settings = sc.data_check
+    token = os.environ.get(settings.token_env)
+    if not token and (settings.target is not None or sc.target != "embedded"):
+        raise BadInput(f"{sc.path}: data_check.token_env: expected {settings.token_env} to hold the respondent "
+                       f"data API's bearer token for {purpose} (it is not set)")
+    return token or DEFAULT_DATA_TOKEN
+
+
 def data_check_wanted(sc: Scenario) -> bool:
     """Whether to check; raises BadInput before the run when a remote check has no token."""
-    settings = sc.data_check
-    wanted = settings.enabled if settings.enabled is not None else sc.target == "embedded"
-    remote = settings.target is not None or sc.target != "embedded"
-    if wanted and remote and not os.environ.get(settings.token_env):
-        raise BadInput(f"{sc.path}: data_check.token_env: expected {settings.token_env} to hold the respondent "
-                       "data API's bearer token for a target that is not the embedded platform (it is not set)")
+    wanted = sc.data_check.enabled if sc.data_check.enabled is not None else sc.target == "embedded"
+    if wanted:
+        data_token(sc, "a target that is not the embedded platform")
     return wanted
 
 
 async def read_back(sc: Scenario, survey_target: str, respondents_file: Path) -> dict[str, Any]:
-    token = os.environ.get(sc.data_check.token_env) or DEFAULT_DATA_TOKEN
+    token = data_token(sc, "the read-back")
     lines = [orjson.loads(line) for line in respondents_file.read_bytes().splitlines() if line.strip()]
     surveys = sorted({int(line["survey_id"]) for line in lines})
     error = ""

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -44,10 +43,9 @@ from loadtest.engine.limiter import Limiters
 from loadtest.engine.transport import Transport
 from loadtest.metrics import Metrics
 from loadtest.offline_walk import OfflineWalker, Walk
-from loadtest.platform.respondent_data import DEFAULT_DATA_TOKEN
+from loadtest.readback import data_token
 from loadtest.scenario import Scenario
 from loadtest.scenario_ingest import IngestStep
-from loadtest.usage import BadInput
 
 __all__ = ["Ingestion", "ingest_token"]
 
@@ -56,15 +54,11 @@ DATA_PATH = "/v1/surveys/{survey}/respondents/data"
 
 
 def ingest_token(sc: Scenario) -> str:
-    """The data API's bearer token for respondent_data steps (as the read-back finds it); raises
-    BadInput before the run when a target that is not the embedded platform has none."""
+    """The data API token the respondent_data steps need ("" when there are none): readback.py's
+    rule, so a run and its read-back use one token."""
     if not any(step.api == "respondent_data" for step in sc.ingest):
         return ""
-    token = os.environ.get(sc.data_check.token_env)
-    if not token and (sc.data_check.target is not None or sc.target != "embedded"):
-        raise BadInput(f"{sc.path}: data_check.token_env: expected {sc.data_check.token_env} to hold the respondent "
-                       "data API's bearer token for the [[ingest]] respondent_data steps (it is not set)")
-    return token or DEFAULT_DATA_TOKEN
+    return data_token(sc, "the [[ingest]] respondent_data steps")
 
 
 @dataclass
