@@ -138,7 +138,7 @@ def parse_faults(doc: Any, source: str) -> FaultPlan:
     seed = top.int("seed", 0)
     endpoints: dict[str, EndpointFaults] = {}
     connection = None
-    for name, value in doc.items():
+    for name in doc:
         if name == "seed":
             continue
         if name == "connection":
@@ -147,48 +147,41 @@ def parse_faults(doc: Any, source: str) -> FaultPlan:
         if name not in ENDPOINTS:
             raise top.fail(name, f"an endpoint: one of {', '.join(ENDPOINTS)} (or seed, connection)")
         r = top.table(name)
-        known = {f.name for f in fields(EndpointFaults)}
-        for key in r.data:
-            if key not in known:
-                raise r.fail(key, f"one of {', '.join(sorted(known))}")
-        values: dict[str, Any] = {}
-        for kind in (*BEFORE, *AFTER):
-            p = r.number(kind, 0.0)
-            if not 0 <= p <= 1:
-                raise r.fail(kind, f"a probability from 0 to 1 (got {p})")
-            values[kind] = p
-        if sum(values.values()) > 1:
-            raise r.fail("error", "probabilities that add up to at most 1")
+        values = _checked(r, {f.name for f in fields(EndpointFaults)}, exclusive=(*BEFORE, *AFTER), others=(),
+                          durations=("retry_after_s", "latency_ms", "latency_max_ms", "latency_sigma"),
+                          defaults=EndpointFaults)
         status = r.int("error_status", 503)
         if not 500 <= status <= 599:
             raise r.fail("error_status", f"a 5xx status (got {status})")
-        values["error_status"] = status
-        for key in ("retry_after_s", "latency_ms", "latency_max_ms", "latency_sigma"):
-            v = r.number(key, getattr(EndpointFaults, key))
-            if v < 0:
-                raise r.fail(key, f"a number >= 0 (got {v})")
-            values[key] = v
-        values["latency"] = r.str("latency", "none", choices=LATENCIES)
-        endpoints[name] = EndpointFaults(**values)
+        endpoints[name] = EndpointFaults(**values, error_status=status,
+                                         latency=r.str("latency", "none", choices=LATENCIES))
     return FaultPlan(seed=seed, endpoints=endpoints, connection=connection)
 
 
 def _connection(r: TomlReader, seed: int) -> ConnectionFaults:
-    known = {"seed", *CONNECTION_KINDS, "refuse", "hang_s", "slow_close_s"}
+    values = _checked(r, {"seed", *CONNECTION_KINDS, "refuse", "hang_s", "slow_close_s"}, exclusive=CONNECTION_KINDS,
+                      others=("refuse",), durations=("hang_s", "slow_close_s"), defaults=ConnectionFaults)
+    return ConnectionFaults(seed=r.int("seed", seed), **values)
+
+
+def _checked(r: TomlReader, known: set[str], exclusive: tuple[str, ...], others: tuple[str, ...],
+             durations: tuple[str, ...], defaults: type) -> dict[str, float]:
+    """The table's keys all known; its probabilities from 0 to 1, the `exclusive` ones (one fault
+    per request at most) adding up to at most 1; its durations >= 0."""
     for key in r.data:
         if key not in known:
             raise r.fail(key, f"one of {', '.join(sorted(known))}")
-    values: dict[str, Any] = {}
-    for kind in (*CONNECTION_KINDS, "refuse"):
+    values: dict[str, float] = {}
+    for kind in (*exclusive, *others):
         p = r.number(kind, 0.0)
         if not 0 <= p <= 1:
             raise r.fail(kind, f"a probability from 0 to 1 (got {p})")
         values[kind] = p
-    if sum(values[k] for k in CONNECTION_KINDS) > 1:
-        raise r.fail("reset", "probabilities that add up to at most 1")
-    for key in ("hang_s", "slow_close_s"):
-        v = r.number(key, getattr(ConnectionFaults, key))
+    if sum(values[k] for k in exclusive) > 1:
+        raise r.fail(exclusive[0], "probabilities that add up to at most 1")
+    for key in durations:
+        v = r.number(key, getattr(defaults, key))
         if v < 0:
             raise r.fail(key, f"a number >= 0 (got {v})")
         values[key] = v
-    return ConnectionFaults(seed=r.int("seed", seed), **values)
+    return values
