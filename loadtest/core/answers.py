@@ -8,17 +8,17 @@ A question's kind is read from `paramPrefix` + `paramIdType` (never from its dis
 
 Anything else raises UnanswerableQuestion: we name what we cannot answer, we never guess.
 Values are strings (`m_` a list of strings), as the platform expects. Randomness comes only from
-the `random.Random` passed in; text comes from a callable so the core stays free of Faker.
+the respondent's RespondentRandom passed in; text comes from a callable so the core stays free of Faker.
 """
 
 from __future__ import annotations
 
 import calendar
-import random
 from typing import Any, Callable
 
 from loadtest.core.errors import UnanswerableQuestion
 from loadtest.core.page import Question
+from loadtest.core.rng import RespondentRandom
 
 __all__ = ["kind_of", "Answerer", "TextSource", "DEFAULT_DATE_PARTS", "chosen_ids", "echo_mismatches", "keys_of"]
 
@@ -63,7 +63,7 @@ def _num(rules: dict[str, Any], key: str, default: float) -> float:
 
 
 class Answerer:
-    def __init__(self, rng: random.Random, text: TextSource) -> None:
+    def __init__(self, rng: RespondentRandom, text: TextSource) -> None:
         self.rng = rng
         self.text = text
 

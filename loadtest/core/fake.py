@@ -1,15 +1,16 @@
 """Text answers from Faker, reproducible per respondent.
 
 Building a Faker per respondent costs milliseconds, so there is one Faker per locale, shared, and
-it is re-seeded from the respondent's own `random.Random` right before each use. Generation never
+it is re-seeded from the respondent's own RespondentRandom right before each use. Generation never
 awaits, so interleaved respondents cannot disturb each other's text: a respondent's answers
 depend only on (scenario seed, respondent index).
 """
 
 from __future__ import annotations
 
-import random
 from typing import Any
+
+from loadtest.core.rng import RespondentRandom
 
 __all__ = ["FakeText", "LOCALES", "warm_up"]
 
@@ -31,7 +32,7 @@ def _faker(locale: str) -> Any:
 
 
 class FakeText:
-    def __init__(self, rng: random.Random, language: str | None) -> None:
+    def __init__(self, rng: RespondentRandom, language: str | None) -> None:
         self.rng = rng
         self.locale = LOCALES.get(language or "en", "en_US")
 

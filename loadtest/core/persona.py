@@ -21,12 +21,12 @@ Think time is data on the move (seconds to wait before sending it); the driver h
 from __future__ import annotations
 
 import math
-import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterable
 
 from loadtest.core.answers import Answerer
 from loadtest.core.page import PageReply
+from loadtest.core.rng import RespondentRandom
 
 __all__ = [
     "Persona", "rule", "Take", "Submit", "Back", "Abandon", "Move",
@@ -36,7 +36,7 @@ __all__ = [
 
 # --- think-time distributions ---------------------------------------------------------------
 class ThinkTime:
-    def sample(self, rng: random.Random) -> float:
+    def sample(self, rng: RespondentRandom) -> float:
         raise NotImplementedError
 
 
@@ -44,7 +44,7 @@ class ThinkTime:
 class Fixed(ThinkTime):
     seconds: float
 
-    def sample(self, rng: random.Random) -> float:
+    def sample(self, rng: RespondentRandom) -> float:
         return self.seconds
 
 
@@ -53,7 +53,7 @@ class Uniform(ThinkTime):
     low: float
     high: float
 
-    def sample(self, rng: random.Random) -> float:
+    def sample(self, rng: RespondentRandom) -> float:
         return rng.uniform(self.low, self.high)
 
 
@@ -63,7 +63,7 @@ class LogNormal(ThinkTime):
     sigma: float = 0.5
     cap: float = 60.0
 
-    def sample(self, rng: random.Random) -> float:
+    def sample(self, rng: RespondentRandom) -> float:
         return min(self.cap, rng.lognormvariate(math.log(self.median), self.sigma))
 
 
@@ -107,7 +107,7 @@ class Respondent:
 
     index: int
     seed: int
-    rng: random.Random
+    rng: RespondentRandom
     answers: Answerer
     transaction_id: str
     language: str | None

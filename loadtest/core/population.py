@@ -14,6 +14,7 @@ from typing import Any
 from loadtest.core.answers import Answerer
 from loadtest.core.fake import FakeText
 from loadtest.core.persona import Persona, Respondent
+from loadtest.core.rng import RespondentRandom
 
 __all__ = ["PersonaEntry", "Population", "build_persona", "respondent_seed"]
 
@@ -65,7 +66,7 @@ class Population:
 
 def build_persona(entry: PersonaEntry, index: int, seed: int, transaction_id: str) -> Persona:
     """One respondent of `entry`'s persona, all its randomness (and Faker text) from `seed`."""
-    rng = random.Random(seed)
+    rng = RespondentRandom(seed)
     language = entry.params.get("language")
     text = FakeText(rng, language)
     respondent = Respondent(
