@@ -29,6 +29,7 @@ from loadtest.core.fake import warm_up
 from loadtest.core.flow import RespondentResult
 from loadtest.core.population import PersonaEntry, Population
 from loadtest.engine.run import EngineRun
+from loadtest.gc_tuning import settle_for_load
 from loadtest.persona_loader import load_persona
 from loadtest.report.run_files import RespondentLog
 from loadtest.scenario import LoadModel
@@ -91,6 +92,7 @@ def main() -> int:
     args = parser.parse_args()
 
     warm_up({"en"})
+    settle_for_load()  # as `loadtest run` does once everything is loaded
     tmp = None
     log = None
     if not args.no_log:

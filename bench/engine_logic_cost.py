@@ -153,6 +153,7 @@ def main() -> int:
     print(f"recorded {len(ReplayTransport.replies)} replies per respondent; "
           f"{args.requests:,} requests per measurement, best of {args.repeat}")
     engine_client.warm_up({"en"})
+    engine_client.settle_for_load()  # as `loadtest run` does once everything is loaded
     for variant in VARIANTS:
         measure(4000, variant)  # warm caches, first-call costs
     results = {}

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import gc
 import os
 import signal
 import sys
@@ -31,6 +30,7 @@ from loadtest.engine.limiter import Limiters
 from loadtest.engine.panel_session import PanelSession
 from loadtest.engine.progress import show_progress
 from loadtest.engine.run import EngineRun
+from loadtest.gc_tuning import settle_for_load
 from loadtest.metrics import Metrics
 from loadtest.platform.app import DEFAULT_API_KEY
 from loadtest.platform.theoremreach import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
@@ -102,11 +102,7 @@ def run(opts: RunOptions, out: Any = sys.stdout) -> int:
     check_data = data_check_wanted(sc)
     data_token = ingest_token(sc)  # before the run folder exists: a missing token is bad input
     warm_up({lang for survey in sc.surveys for lang in survey.languages})
-    # What is loaded now (scenario, personas, Faker) lives for the whole run: out of the
-    # collector's sight, each collection has less to walk. Measured for the Locust user (GC ~29 ->
-    # ~18 µs per request, bench/locust_gc_probe.py); for the engine not measured apart yet (the
-    # latency-truth bench's take p99 did not move with it).
-    gc.freeze()
+    settle_for_load()  # freeze what is loaded, collect young objects in bigger batches (why: gc_tuning.py)
     run_dir = new_run_dir(opts.reports, sc.name, sc.seed)
     log = RespondentLog(run_dir / "respondents.jsonl")
     secrets = [s for s in (api_key, panel_key, panel_secret) if s]

@@ -14,7 +14,6 @@ summary, so no respondent is lost between the processes.
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import os
 import sys
@@ -26,6 +25,7 @@ import gevent
 from locust import events
 from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
+from loadtest.gc_tuning import settle_for_load
 from loadtest.locust_driver.cluster import MSG_FINAL, MSG_FINISH, MSG_SHARES, shares
 from loadtest.locust_driver.state import ProcessConfig, TestRun
 from loadtest.locust_driver.user import RespondentUser
@@ -139,10 +139,7 @@ def _test_start(environment: Any, **_: Any) -> None:
         gevent.spawn(environment.runner.quit if environment.parsed_options.headless else environment.runner.stop)
         return
     run = TestRun(cfg, sc)
-    # Everything made so far (scenario, personas, Faker, Locust itself) lives for the whole
-    # process: out of the collector's sight, each collection has less to walk (GC ~29 -> ~18 µs
-    # per request, bench/locust_gc_probe.py under bench/locust_user_cost.py --profile).
-    gc.freeze()
+    settle_for_load()  # freeze what is loaded, collect young objects in bigger batches (why: gc_tuning.py)
     _apply_master_data(run)  # shares (and panel surveys) that came before this start
     _process["run"] = RespondentUser.current = run
     if cfg.role == "master":
