@@ -1,24 +1,27 @@
-"""Scale: 100, 1,000 and 10,000 respondents in flight in one engine process, same request rate.
+"""Scale: 100, 1,000 and 10,000 respondents in flight in one engine process each, side by side.
 
     .venv/bin/python bench/scale.py [--rate 400] [--window 20] [--sizes 100,1000,10000] [--no-write]
 
 An open model whose think time is stretched so that the same request rate (--rate, take +
 3 submits per respondent of bench/surveys/bench.toml) is carried by N respondents in flight at
-once (Little's law: N = arrivals/s x time a respondent takes). The platform (`loadtest mock`) is
-pinned to core 0, the engine (`loadtest run`) to core 1. Once N respondents are walking (the
-run's own progress line says how many) a --window of seconds is measured:
-- CPU per request: the engine's utime + stime over the window / requests the platform served;
-- memory: the engine's RSS; per in-flight respondent = the RSS difference between two sizes
-  divided by their difference in respondents (fixed costs cancel); the sockets it holds are
-  shown beside (the pool keeps what bursts opened, so they grow with N and are in that figure).
+once (Little's law: N = arrivals/s x time a respondent takes). One engine per size (`loadtest
+run`), all at the same time and all pinned to core 1, each against its own `loadtest mock`
+(all pinned to core 0), so each engine's requests are its platform's count. Once every size has
+its N walking (each run's own progress line says how many), one --window of seconds is
+measured for all of them at once, so a busy spell on this shared machine hits every size alike:
+- CPU per request: an engine's utime + stime over the window / requests its platform served;
+- memory: the engine's RSS; per in-flight respondent = the RSS difference between the largest
+  and the smallest size divided by their difference in respondents (fixed costs cancel); the
+  sockets each holds are shown beside, and what one pooled connection costs is measured apart.
 Goals (issue 8): CPU per request within +-15% across the sizes; <= 10 KB per in-flight respondent.
-Each engine run is killed (SIGKILL, its own PID) after its window: respondents still thinking
-would otherwise take minutes to finish. Loopback only; every run bounded.
+Each engine is killed (SIGKILL, its own PID) after the window: respondents still thinking would
+otherwise take minutes to finish. Loopback only; every run bounded.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime
 import os
 import re
@@ -26,6 +29,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -41,7 +45,7 @@ THINK_PER_PAGE_S = 0.55  # the completer's mean think for a one-question page (U
 WALKING = re.compile(r"\((\d+) walking\)")
 
 
-def scenario(tmp: Path, size: int, rate: float, window: float) -> tuple[Path, float]:
+def scenario(tmp: Path, size: int, rate: float, window: float, longest_walk_s: float) -> tuple[Path, float]:
     arrivals = rate / REQUESTS_PER_RESPONDENT
     walk_s = size / arrivals  # how long a respondent must take for `size` to be in flight
     think_scale = walk_s / (3 * THINK_PER_PAGE_S)
@@ -58,7 +62,7 @@ request_timeout_s = 30
 [load]
 model = "open"
 arrival_rate = {arrivals}
-duration_s = {walk_s * 1.5 + window + 30:.0f}
+duration_s = {longest_walk_s * 1.5 + window + 60:.0f}
 max_in_flight = {size * 3}
 
 [data_check]
@@ -100,69 +104,134 @@ def sockets(pid: int) -> int:
     return n
 
 
-def run_size(url: str, tmp: Path, size: int, args: argparse.Namespace) -> dict:
-    sc, walk_s = scenario(tmp, size, args.rate, args.window)
-    cmd = ["taskset", "-c", "1", str(ROOT / ".venv/bin/loadtest"), "run", str(sc), "--target", url,
-           "--reports", str(tmp / "reports")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                            env={**os.environ, "LOADTEST_API_KEY": "loadtest-local-key"})
-    walking = 0
-    deadline = time.monotonic() + walk_s * 3 + 120
-    try:
-        assert proc.stderr is not None
-        for line in proc.stderr:  # plain progress lines every 5 s (not a terminal)
+class Engine:
+    """One size's `loadtest run`; its progress is read on a thread (all sizes ramp up at once)."""
+
+    def __init__(self, url: str, tmp: Path, size: int, args: argparse.Namespace, longest_walk_s: float) -> None:
+        self.url, self.size = url, size
+        sc, self.walk_s = scenario(tmp, size, args.rate, args.window, longest_walk_s)
+        cmd = ["taskset", "-c", "1", str(ROOT / ".venv/bin/loadtest"), "run", str(sc), "--target", url,
+               "--reports", str(tmp / f"reports-{size}")]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                                     env={**os.environ, "LOADTEST_API_KEY": "loadtest-local-key"})
+        self.walking = 0
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:  # plain progress lines every 5 s (not a terminal)
             m = WALKING.search(line)
             if m:
-                walking = int(m[1])
-            if walking >= size * 0.97 or time.monotonic() > deadline:
-                break
-        if walking < size * 0.9:
-            raise SystemExit(f"size {size}: only {walking} in flight before the deadline")
-        cpu0, req0, t0 = cpu_s(proc.pid), admin_requests(url), time.monotonic()
-        rss, socks = [], []
-        while time.monotonic() - t0 < args.window:
-            rss.append(rss_kb(proc.pid))
-            socks.append(sockets(proc.pid))
-            time.sleep(1.0)  # sampling interval of a measurement, not a wait for something to happen
-        cpu1, req1, t1 = cpu_s(proc.pid), admin_requests(url), time.monotonic()
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    served = req1 - req0
-    return {"size": size, "walking": walking, "requests": served, "req_s": served / (t1 - t0),
-            "cpu_us": (cpu1 - cpu0) / max(served, 1) * 1e6, "rss_kb": sorted(rss)[len(rss) // 2],
-            "sockets": max(socks), "think_scale": walk_s / (3 * THINK_PER_PAGE_S)}
+                self.walking = int(m[1])
+
+    @property
+    def ready(self) -> bool:
+        return self.walking >= self.size * 0.97
+
+    def sample(self) -> tuple[float, int]:
+        return cpu_s(self.proc.pid), admin_requests(self.url)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+
+def start_platform(tmp: Path, size: int) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(["taskset", "-c", "0", str(ROOT / ".venv/bin/loadtest"), "mock", "--port", "0",
+                             "--survey", str(SURVEY), "--db", str(tmp / f"db-{size}.sqlite")],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
+def measure(engines: list[Engine], args: argparse.Namespace) -> list[dict]:
+    """The shared window: every engine's CPU, requests, RSS and sockets over the same seconds."""
+    deadline = time.monotonic() + max(e.walk_s for e in engines) * 3 + 120
+    while not all(e.ready for e in engines):
+        if time.monotonic() > deadline or any(e.proc.poll() is not None for e in engines):
+            raise SystemExit("not every size reached its respondents in flight: " +
+                             ", ".join(f"{e.size}: {e.walking}" for e in engines))
+        time.sleep(1.0)  # polling what the reader threads collect
+    first = [e.sample() for e in engines]
+    t0 = time.monotonic()
+    rss: dict[int, list[int]] = {e.size: [] for e in engines}
+    socks: dict[int, list[int]] = {e.size: [] for e in engines}
+    while time.monotonic() - t0 < args.window:
+        for e in engines:
+            rss[e.size].append(rss_kb(e.proc.pid))
+            socks[e.size].append(sockets(e.proc.pid))
+        time.sleep(1.0)  # sampling interval of a measurement, not a wait for something to happen
+    last = [e.sample() for e in engines]
+    t1 = time.monotonic()
+    rows = []
+    for e, (cpu0, req0), (cpu1, req1) in zip(engines, first, last):
+        served = req1 - req0
+        rows.append({"size": e.size, "walking": e.walking, "requests": served, "req_s": served / (t1 - t0),
+                     "cpu_us": (cpu1 - cpu0) / max(served, 1) * 1e6,
+                     "rss_kb": sorted(rss[e.size])[len(rss[e.size]) // 2], "sockets": max(socks[e.size]),
+                     "think_scale": e.walk_s / (3 * THINK_PER_PAGE_S)})
+    return rows
+
+
+def connection_cost(url: str, n: int = 400) -> float:
+    """RSS KB of one pooled connection of the engine's transport (Connection, httptools parser,
+    asyncio transport, socket object), opened by n requests at once; kernel buffers not included."""
+    from loadtest.core.flow import Request
+    from loadtest.engine.transport import Transport
+
+    async def run() -> float:
+        transport = Transport(url, max_connections=n)
+        request = Request(step="stats", method="GET", url="/__admin/stats", headers=())
+        await transport.send(request)  # first-use costs before the baseline
+        before = rss_kb(os.getpid())
+        await asyncio.gather(*(transport.send(request) for _ in range(n)))
+        after, opened = rss_kb(os.getpid()), transport.connections_opened - 1
+        await transport.aclose()
+        return (after - before) / max(opened, 1)
+
+    return asyncio.run(run())
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rate", type=float, default=400.0, help="requests per second, the same for every size")
-    ap.add_argument("--window", type=float, default=20.0, help="seconds measured once the size is in flight")
+    ap.add_argument("--window", type=float, default=20.0, help="seconds measured once every size is in flight")
     ap.add_argument("--sizes", default="100,1000,10000")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = sorted(int(s) for s in args.sizes.split(","))
     started = datetime.datetime.now(datetime.timezone.utc)
+    longest_walk_s = max(sizes) / (args.rate / REQUESTS_PER_RESPONDENT)
     with tempfile.TemporaryDirectory(prefix="loadtest-scale-") as tmp_name:
         tmp = Path(tmp_name)
-        platform = subprocess.Popen(["taskset", "-c", "0", str(ROOT / ".venv/bin/loadtest"), "mock", "--port", "0",
-                                     "--survey", str(SURVEY), "--db", str(tmp / "db.sqlite")],
-                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
+        platforms: list[subprocess.Popen] = []
+        engines: list[Engine] = []
         try:
-            assert platform.stdout is not None
-            url = platform.stdout.readline().strip()
-            rows = []
+            urls = {}
             for size in sizes:
-                print(f"size {size} ...", file=sys.stderr, flush=True)
-                rows.append(run_size(url, tmp, size, args))
-                print(f"  {rows[-1]}", file=sys.stderr, flush=True)
+                proc, urls[size] = start_platform(tmp, size)
+                platforms.append(proc)
+            print(f"sizes {sizes}: ramping up together (~{longest_walk_s:.0f} s) ...", file=sys.stderr, flush=True)
+            engines = [Engine(urls[size], tmp, size, args, longest_walk_s) for size in sizes]
+            rows = measure(engines, args)
+            for e in engines:
+                e.kill()
+            rows[0]["connection_kb"] = connection_cost(urls[sizes[0]])
+            for r in rows:
+                print(f"  {r}", file=sys.stderr, flush=True)
         finally:
-            platform.send_signal(signal.SIGTERM)
-            platform.wait(timeout=30)
+            for e in engines:
+                e.kill()
+            for proc in platforms:
+                proc.send_signal(signal.SIGTERM)
+            for proc in platforms:
+                proc.wait(timeout=30)
     body = report(rows, args, started)
     print(body)
     if not args.no_write:
-        results.write_section("scale", "Scale: 100 / 1,000 / 10,000 respondents in flight, one engine process", body)
+        results.write_section("scale", "Scale: 100 / 1,000 / 10,000 respondents in flight, one engine process each",
+                              body)
 
 
 def report(rows: list[dict], args: argparse.Namespace, started: datetime.datetime) -> str:
@@ -179,15 +248,17 @@ def report(rows: list[dict], args: argparse.Namespace, started: datetime.datetim
     cpu_ok, mem_ok = spread <= 0.15, per_kb <= 10
     return (f"Run {started:%Y-%m-%d %H:%M} UTC; {results.machine()}.\n\n```\n.venv/bin/python bench/scale.py --rate "
             f"{args.rate:g} --window {args.window:g} --sizes {args.sizes}\n```\n\n"
-            f"`loadtest mock` (bench/surveys/bench.toml) on core 0; `loadtest run`, open model, completers whose think "
-            f"time is stretched so {args.rate:g} req/s are carried by each size, on core 1; measured for {args.window:g} s "
-            f"once that many were walking, then the engine is killed.\n\n" + "\n".join(lines) +
+            f"One `loadtest run` per size, all at once on core 1 (open model, completers whose think time is stretched so "
+            f"{args.rate:g} req/s are carried by each size), each against its own `loadtest mock` "
+            f"(bench/surveys/bench.toml), all on core 0; one shared {args.window:g} s window once every size had its "
+            f"respondents walking, then the engines are killed.\n\n" + "\n".join(lines) +
             f"\n\nCPU per request across the sizes: spread {spread:+.1%} (goal within ±15%): **{'met' if cpu_ok else 'NOT met'}**. "
             f"Memory per in-flight respondent: ({big['rss_kb']:,} - {small['rss_kb']:,} KB) / "
             f"({big['walking']:,} - {small['walking']:,}) = **{per_kb:.1f} KB** (goal <= 10 KB): "
-            f"**{'met' if mem_ok else 'NOT met'}**. Sockets are the most the engine held in the window: the pool keeps "
-            f"every connection a burst of requests opened, so more respondents in flight leave more connections open; "
-            f"their memory is inside the per-respondent figure.\n")
+            f"**{'met' if mem_ok else 'NOT met'}**. Sockets are the most each engine held in the window (the pool keeps "
+            f"what bursts of requests opened); one pooled connection costs **{base.get('connection_kb', float('nan')):.1f} "
+            f"KB** of RSS (400 opened at once in the bench process; kernel socket buffers not included), and those "
+            f"held in the window are inside the per-respondent figure.\n")
 
 
 if __name__ == "__main__":
