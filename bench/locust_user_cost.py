@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import client_cost as cc  # bench/client_cost.py: server, /proc readings, one measured client run
+import client_cost_report  # its totals over rounds
 import results
 
 ROOT, BENCH = cc.ROOT, cc.BENCH
@@ -204,7 +205,7 @@ def profile_table(shares: list[dict[str, float]], us: list[float]) -> list[str]:
 # --- report ---------------------------------------------------------------------------------------
 def report(runs: list[cc.Run], args: argparse.Namespace, machine_line: str,
            profiles: list[dict]) -> tuple[str, bool]:
-    tot = cc.totals(runs)
+    tot = client_cost_report.totals(runs)
     fast, ours = tot[FAST], tot[OURS]
     ratio = ours.us / fast.us
     per_round = [o / f for f, o in zip(fast.per_round, ours.per_round)]

@@ -7,7 +7,7 @@ proportions exactly (no luck of the draw decides whether a rare persona shows up
 
 from __future__ import annotations
 
-import random
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +29,10 @@ class PersonaEntry:
 
 
 def respondent_seed(scenario_seed: int, index: int) -> int:
-    return random.Random(f"{scenario_seed}:{index}").getrandbits(63)
+    """63 bits from (scenario seed, index). BLAKE2b, not random.Random(str): that seeds a 2.5 KB
+    Mersenne Twister through SHA-512 for one draw, ~7 µs against ~0.7 µs, once per respondent."""
+    digest = hashlib.blake2b(f"{scenario_seed}:{index}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
 
 
 def _round_robin(weights: list[int]) -> list[int]:

@@ -15,8 +15,6 @@ import random as _stdlib_random
 __all__ = ["RespondentRandom"]
 
 _MASK64 = (1 << 64) - 1
-_GAMMA = 0x9E3779B97F4A7C15
-_TO_UNIT = 1.0 / (1 << 53)
 
 
 class RespondentRandom:
@@ -28,28 +26,52 @@ class RespondentRandom:
         self._state = seed & _MASK64
         self.gauss_next: float | None = None  # random.Random.gauss keeps its spare value here
 
-    def _next64(self) -> int:
-        s = self._state = (self._state + _GAMMA) & _MASK64
-        z = ((s ^ (s >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
-        return z ^ (z >> 31)
-
+    # The step is written out in each method, constants as literals: a call and global lookups
+    # per draw would double its cost (each answer pick and think time draws).
     def random(self) -> float:
         """A float in [0, 1) with 53 random bits, as random.Random.random gives."""
-        return (self._next64() >> 11) * _TO_UNIT
+        s = self._state = (self._state + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+        z = ((s ^ (s >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+        return ((z ^ (z >> 31)) >> 11) * 1.1102230246251565e-16  # 2 ** -53
 
     def getrandbits(self, k: int) -> int:
         if k < 0:
             raise ValueError("number of bits must be non-negative")
         bits, have = 0, 0
         while have < k:
-            bits = (bits << 64) | self._next64()
+            s = self._state = (self._state + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+            z = ((s ^ (s >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+            bits = (bits << 64) | (z ^ (z >> 31))
             have += 64
         return bits >> (have - k)
 
-    _randbelow = _stdlib_random.Random._randbelow_with_getrandbits
+    def _randbelow(self, n: int) -> int:
+        """0 <= r < n by rejection, as random.Random._randbelow_with_getrandbits, one step inline."""
+        k = n.bit_length()
+        if k > 64:
+            r = self.getrandbits(k)
+            while r >= n:
+                r = self.getrandbits(k)
+            return r
+        while True:
+            s = self._state = (self._state + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+            z = ((s ^ (s >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+            r = (z ^ (z >> 31)) >> (64 - k)
+            if r < n:
+                return r
+
+    def randint(self, a: int, b: int) -> int:
+        """a <= N <= b, both ints (random.Random.randint goes through randrange's general checks)."""
+        if not (isinstance(a, int) and isinstance(b, int)):
+            raise TypeError("randint takes two ints")
+        if b < a:
+            raise ValueError(f"empty range for randint({a}, {b})")
+        return a + self._randbelow(b - a + 1)
+
     randrange = _stdlib_random.Random.randrange
-    randint = _stdlib_random.Random.randint
     choice = _stdlib_random.Random.choice
     choices = _stdlib_random.Random.choices
     sample = _stdlib_random.Random.sample

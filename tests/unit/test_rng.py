@@ -56,3 +56,20 @@ def test_uniform_enough_for_answer_picks() -> None:
 def test_rejects_a_seed_that_is_not_an_int() -> None:
     with pytest.raises(TypeError):
         RespondentRandom("1:2")  # type: ignore[arg-type]
+
+
+def test_randint_covers_both_ends_and_refuses_an_empty_range() -> None:
+    rng = RespondentRandom(5)
+    assert {rng.randint(1, 3) for _ in range(300)} == {1, 2, 3}
+    assert rng.randint(7, 7) == 7
+    assert {rng.randrange(0, 10, 5) for _ in range(100)} == {0, 5}
+    with pytest.raises(ValueError):
+        rng.randint(3, 2)
+    with pytest.raises(TypeError):
+        rng.randint(1.5, 3)  # type: ignore[arg-type]
+
+
+def test_wide_ranges_take_more_than_one_word() -> None:
+    rng = RespondentRandom(9)
+    picks = [rng.randrange(1 << 100) for _ in range(100)]
+    assert all(0 <= p < 1 << 100 for p in picks) and max(picks) > 1 << 90
