@@ -69,7 +69,7 @@ class Reply:
     status: int
     headers: dict[str, str]  # lower-case names
     body: bytes
-    elapsed_s: float = 0.0
+    elapsed_s: float = 0.0  # service time: request written -> reply complete (no connect, no queueing)
 
 
 @dataclass(frozen=True, slots=True)

@@ -172,3 +172,32 @@ def test_tls_targets_work_with_the_context_given(tmp_path) -> None:  # type: ign
                 await Transport(f"https://127.0.0.1:{port}").send(GET)
 
     asyncio.run(main())
+
+
+def test_service_time_leaves_out_waiting_for_a_pooled_connection() -> None:
+    answered = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal answered
+        while True:
+            try:
+                await read_request(reader)
+            except asyncio.IncompleteReadError:
+                return
+            if answered == 0:  # a deliberately slow first reply (0.3 s); the second request queues meanwhile
+                slow = asyncio.Event()
+                asyncio.get_running_loop().call_later(0.3, slow.set)
+                await slow.wait()
+            answered += 1
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+
+    async def client(url: str) -> None:
+        t = Transport(url, max_connections=1)
+        first, second = await asyncio.gather(t.send(GET), t.send(GET))
+        assert t.connections_opened == 1
+        # The second spent ~0.3 s queued for the only connection; its service time is its own exchange.
+        assert second.elapsed_s < first.elapsed_s / 3
+        await t.aclose()
+
+    run_with_server(handler, client)
