@@ -41,6 +41,27 @@ def test_json_as_object_or_as_encoded_string_gives_the_same_question() -> None:
     assert a.is_final and a.progress == 80 and a.previous_url == "/prev"
 
 
+def test_the_same_question_json_is_parsed_once_and_shown_values_are_part_of_it() -> None:
+    first, again = parse_reply(200, page()), parse_reply(200, page())
+    assert again.questions[0] is first.questions[0]  # shared between respondents: frozen
+    with pytest.raises(AttributeError):
+        first.questions[0].text = "changed"  # type: ignore[misc]
+    chosen = {**QUESTION, "answers": [{"id": 50001, "text": "Very", "selected": True}, {"id": 50002, "text": "Not"}]}
+    response = {"status": "success", "questions": [{"html": "", "json": chosen}]}
+    other = parse_reply(200, orjson.dumps({"response": response}))
+    assert [c.selected for c in other.questions[0].answers] == [True, False]
+
+
+def test_the_parsed_question_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from loadtest.core import page as page_mod
+
+    monkeypatch.setattr(page_mod, "_PARSED_MAX", 5)
+    for n in range(12):
+        response = {"status": "success", "questions": [{"html": "", "json": {**QUESTION, "id": 20000 + n}}]}
+        assert parse_reply(200, orjson.dumps({"response": response})).questions[0].id == 20000 + n
+        assert len(page_mod._PARSED) <= 5
+
+
 def test_validation_errors_and_details_are_read() -> None:
     reply = parse_reply(200, page("validation_errors", validationErrors=[{"questionId": 10001, "message": "m"}],
                                   terminateReason={"kind": "screener"}))
