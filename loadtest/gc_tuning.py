@@ -1,10 +1,11 @@
 """Garbage-collector settings for a load run, applied once everything the run needs is loaded.
 
 Why: a run keeps thousands of respondents alive at once, and with Python's default thresholds
-(700, 10, 10) the collector walks them again and again. bench/scale.py at 400 req/s, measured with
+(700, 10, 10) the collector walks them again and again. bench/scale.py at 400 req/s, timed with
 gc.callbacks: at 10,000 respondents in flight, young collections took 3-4 ms each (20 every 5 s)
-and full ones 0.5 s each, ~25% of the engine's CPU, against ~2% at 100 in flight; CPU per
-request grew +29% from 100 to 10,000 in flight with the defaults and +10% with these settings.
+and full ones up to 0.5 s, 14% of the engine's CPU over the run, against under 2% at 100 in
+flight; CPU per request grew +29% from 100 to 10,000 in flight with the defaults and +10% with
+these settings (one size after the other, so only roughly comparable).
 - freeze: what is loaded now (scenario, personas, Faker, Locust) lives for the whole process, so
   it goes to the permanent generation, out of every collection's sight;
 - a young collection after 50,000 net new container objects instead of 700: reference counting
