@@ -6,8 +6,10 @@ of microseconds (bench/RESULTS.md). httpx stays for the control plane and tests.
 
 One `Connection` carries one request at a time. `Transport.send` takes an idle connection for the
 request's origin (or opens one, up to `max_connections` per origin, else waits its turn), writes
-the request, and waits for the parser to complete the reply. A timeout is a loop timer, not a
-task, so a request costs no extra task. Chunked replies are decoded by httptools.
+the request, and waits for the parser to complete the reply. Timeouts are one sweep over the
+requests in flight a few times a second, not a loop timer per request: a cancelled timer stays in
+the loop's heap until its deadline, so at thousands of requests a second every push and pop
+walked tens of thousands of entries. Chunked replies are decoded by httptools.
 """
 
 from __future__ import annotations
@@ -118,6 +120,10 @@ class Transport:
         self._ssl = ssl_context
         self._pools: dict[Origin, _Pool] = {}
         self.connections_opened = 0
+        self._waiting: dict[Connection, float] = {}  # connection -> deadline of the reply it waits for
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._sweep_loop: asyncio.AbstractEventLoop | None = None
+        self._tick_s = min(0.25, timeout_s / 10)  # how late a timeout may fire
 
     async def send(self, request: Request) -> Reply:
         if request.url.startswith(("http://", "https://")):
@@ -137,7 +143,10 @@ class Transport:
         # (bench/latency_truth.py).
         started = time.perf_counter()
         waiter = conn.start(raw)
-        timer = loop.call_at(deadline, _expire, conn)
+        self._waiting[conn] = deadline
+        if self._sweeper is None or self._sweep_loop is not loop:  # (a Transport outliving its loop re-arms)
+            self._sweep_loop = loop
+            self._sweeper = loop.call_later(self._tick_s, self._sweep, loop)
         try:
             status, headers, body = await waiter
         except BaseException:  # failed, timed out or cancelled: this connection's state is unknown
@@ -145,7 +154,7 @@ class Transport:
             self._release(origin, conn)
             raise
         finally:
-            timer.cancel()
+            del self._waiting[conn]
         elapsed = time.perf_counter() - started
         if not conn.keep_alive:
             conn.close()
@@ -209,7 +218,19 @@ class Transport:
                 turn.set_result(None)
                 return
 
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._sweeper = None
+        if not self._waiting:
+            return  # the next request re-arms it
+        now = loop.time()
+        for conn in [c for c, deadline in self._waiting.items() if deadline <= now]:
+            _expire(conn)  # its send() raises and takes it out of _waiting
+        self._sweeper = loop.call_later(self._tick_s, self._sweep, loop)
+
     async def aclose(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for pool in self._pools.values():
             for conn in pool.idle:
                 conn.close()

@@ -201,3 +201,31 @@ def test_service_time_leaves_out_waiting_for_a_pooled_connection() -> None:
         await t.aclose()
 
     run_with_server(handler, client)
+
+
+def test_only_the_request_past_its_deadline_times_out_and_a_second_loop_still_has_timeouts() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head = await read_request(reader)
+            except asyncio.IncompleteReadError:
+                return
+            if head.startswith(b"GET /hang "):
+                await reader.read()  # never answers; returns when the client gives up and closes
+                return
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+
+    hang = Request(step="take", method="GET", url="/hang", headers=())
+    t = Transport("http://127.0.0.1:1", timeout_s=0.3)  # replaced per loop below; one object, two loops
+
+    async def client(url: str) -> None:
+        t.base = Transport(url).base
+        # wait_for only turns a timeout that never fires into a failure instead of a hung suite
+        results = await asyncio.wait_for(
+            asyncio.gather(t.send(hang), *(t.send(GET) for _ in range(3)), return_exceptions=True), 30)
+        assert isinstance(results[0], TransportError) and "timed out" in str(results[0])
+        assert [r.status for r in results[1:]] == [200, 200, 200]  # type: ignore[union-attr]
+
+    run_with_server(handler, client)
+    run_with_server(handler, client)  # a new event loop: the timeout sweep is armed on it too
