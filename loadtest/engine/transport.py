@@ -32,7 +32,7 @@ Origin = tuple[str, str, int]  # scheme, host, port
 
 
 class Connection(asyncio.Protocol):
-    __slots__ = ("transport", "parser", "waiter", "headers", "body", "closed", "keep_alive", "_lost")
+    __slots__ = ("transport", "parser", "waiter", "headers", "body", "closed", "keep_alive", "done_at", "_lost")
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
@@ -42,6 +42,7 @@ class Connection(asyncio.Protocol):
         self.body: list[bytes] = []
         self.closed = False
         self.keep_alive = True
+        self.done_at = 0.0  # perf_counter when the last reply was complete
 
     # asyncio.Protocol
     def connection_made(self, transport: Any) -> None:
@@ -67,6 +68,9 @@ class Connection(asyncio.Protocol):
         self.body.append(body)
 
     def on_message_complete(self) -> None:
+        # Stamped here, as the reply completes, not when the waiting task next runs: on a busy
+        # core that wake-up came ~1 ms later and was counted as the server's time.
+        self.done_at = time.perf_counter()
         self.keep_alive = self.parser.should_keep_alive()
         waiter = self.waiter
         self.waiter = None
@@ -155,7 +159,7 @@ class Transport:
             raise
         finally:
             del self._waiting[conn]
-        elapsed = time.perf_counter() - started
+        elapsed = conn.done_at - started
         if not conn.keep_alive:
             conn.close()
         self._release(origin, conn)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Awaitable, Callable
 
 import pytest
@@ -229,3 +230,39 @@ def test_only_the_request_past_its_deadline_times_out_and_a_second_loop_still_ha
 
     run_with_server(handler, client)
     run_with_server(handler, client)  # a new event loop: the timeout sweep is armed on it too
+
+
+def test_service_time_ends_when_the_reply_is_complete_not_when_the_task_next_runs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from loadtest.engine import transport as transport_mod
+
+    busy_s = 0.2
+    complete = transport_mod.Connection.on_message_complete
+
+    def complete_then_busy_loop(self: transport_mod.Connection) -> None:
+        # Queue 0.2 s of blocking work ahead of the waiting task's wake-up, as a busy core would.
+        def block() -> None:
+            until = time.perf_counter() + busy_s
+            while time.perf_counter() < until:
+                pass
+
+        asyncio.get_running_loop().call_soon(block)
+        complete(self)
+
+    monkeypatch.setattr(transport_mod.Connection, "on_message_complete", complete_then_busy_loop)
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        await reader.read()
+
+    async def client(url: str) -> None:
+        t = Transport(url)
+        began = time.perf_counter()
+        reply = await t.send(GET)
+        wall = time.perf_counter() - began
+        assert wall - reply.elapsed_s >= busy_s * 0.95  # the blocked wake-up is not the server's time
+        await t.aclose()
+
+    run_with_server(handler, client)
