@@ -56,6 +56,10 @@ import results
 from loadtest.platform.faults import parse_faults
 
 LT = str(ROOT / ".venv" / "bin" / "loadtest")
+# The platform and this process (its capture thread) on core 0, every client on core 1: a client
+# sharing its core with the platform or the capture was preempted between a reply's last byte and
+# its own read, which showed up as a 1-2 ms gap at p99 on a busy afternoon.
+PLATFORM_CORE, CLIENT_CORE = "0", "1"
 SURVEY = "bench/surveys/bench.toml"
 CLOSED, OPEN = "bench/scenarios/latency_truth_closed.toml", "bench/scenarios/latency_truth_open.toml"
 STEPS = ("take", "submit-page")
@@ -138,7 +142,8 @@ def start_mock(tmp: Path, faults: dict | None) -> tuple[subprocess.Popen, str]:
     if faults:
         (tmp / "faults.toml").write_text(faults_toml(faults))
         cmd += ["--faults", str(tmp / "faults.toml")]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=ENV)
+    proc = subprocess.Popen(["taskset", "-c", PLATFORM_CORE, *cmd], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, env=ENV)  # taskset execs: proc.pid is the mock's
     url = proc.stdout.readline().strip()  # printed once it accepts connections
     if not url.startswith("http"):
         proc.kill()
@@ -182,7 +187,8 @@ def known_delays(tmp: Path, respondents: int) -> tuple[list[dict], list[str]]:
         wire.start()
         reports = tmp / "reports" / name.split(",")[0].replace(" ", "-")
         cmd = [LT, "run", CLOSED, "--target", url, "--respondents", str(respondents), "--reports", str(reports)]
-        subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, timeout=600, check=False)
+        subprocess.run(["taskset", "-c", CLIENT_CORE, *cmd], cwd=ROOT, env=ENV, capture_output=True, timeout=600,
+                       check=False)
         ex = wire.stop()
         injected = json.load(urllib.request.urlopen(f"{url}/__admin/faults", timeout=5))["injected"]
         stop(proc)
@@ -208,7 +214,8 @@ def stalled_run(tmp: Path, cmd: list[str], seconds: float, reports: Path) -> tup
     proc, url = start_mock(tmp, None)
     wire = Wire(int(url.rsplit(":", 1)[1]))
     wire.start()
-    driver = subprocess.Popen([*cmd[:1], *[c.replace("URL", url) for c in cmd[1:]]], cwd=ROOT, env=ENV,
+    driver = subprocess.Popen(["taskset", "-c", CLIENT_CORE, *cmd[:1], *[c.replace("URL", url) for c in cmd[1:]]],
+                              cwd=ROOT, env=ENV,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t0 = s0 = s1 = 0.0
     deadline = time.time() + 60
@@ -281,6 +288,7 @@ def main() -> None:
     args = ap.parse_args()
     seconds = args.seconds or (12.0 if args.quick else 30.0)
     respondents = 50 if args.quick else 200
+    os.sched_setaffinity(0, {int(PLATFORM_CORE)})
     tmp = Path(tempfile.mkdtemp(prefix="latency-truth-"))
     try:
         rows, cmds1 = known_delays(tmp, respondents)
@@ -308,7 +316,8 @@ Command: `.venv/bin/python bench/latency_truth.py{' --quick' if args.quick else 
 
 Truth is the loopback wire: a packet capture on `lo` in the bench process (AF_PACKET, kernel
 timestamps), first request byte to last reply byte per exchange, independent of both our client
-and the platform. Goal for both parts: within 1 ms or 1%, whichever is larger.
+and the platform. The platforms and the capture run on core {PLATFORM_CORE}, every client on core
+{CLIENT_CORE}. Goal for both parts: within 1 ms or 1%, whichever is larger.
 
 **1. Known delays** (`latency` on take and submit-page, seed {SEED}; {respondents} completers, 4 at a
 time, no think time, bench survey). Cells: ours (summary.json service) / wire, ms; in brackets the
