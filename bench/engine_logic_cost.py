@@ -39,6 +39,7 @@ import results as bench_results
 
 import loadtest.engine.run as run_mod
 from loadtest.core.flow import Reply, Request
+from loadtest.gc_tuning import settle_for_load
 from loadtest.report.run_files import RespondentLog
 
 BASE = f"/a/api/v2/surveys/{client_cost.SURVEY_ID}"
@@ -155,7 +156,7 @@ def main() -> int:
     print(f"recorded {len(ReplayTransport.replies)} replies per respondent; "
           f"{args.requests:,} requests per measurement, best of {args.repeat}")
     engine_client.warm_up({"en"})
-    engine_client.settle_for_load()  # as `loadtest run` does once everything is loaded
+    settle_for_load()  # as `loadtest run` does once everything is loaded
     for variant in VARIANTS:
         measure(4000, variant)  # warm caches, first-call costs
     runs: dict[str, list[float]] = {v: [] for v in VARIANTS}

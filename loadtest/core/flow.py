@@ -306,7 +306,7 @@ class RespondentFlow:
         elif isinstance(move, Submit):
             # Copied to its own size: orjson returns its bytes in a ~4 KB allocation whatever the
             # length, and a respondent keeps its last request through its think time (4 KB of the
-            # 11.4 KB a parked respondent cost, bench/RESULTS.md scale).
+            # 11.4 KB a parked respondent cost; bench/RESULTS.md, session 3 notes).
             body = bytes(memoryview(orjson.dumps(move.form)))
             step, method, url = "submit-page", "POST", f"{base}/submit-page"
             headers.append(("content-type", "application/json"))
