@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from client_cost import CLIENT_CORE, GOAL_VS_FAST, GOAL_VS_WRK, NOISY, RETRIES, SERVER_CORE, Run
 
+
 @dataclass
 class Total:
     client: str

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/engine_client.py URL --seconds 13 [--concurrency 32] [--log FILE]
 
-Wired like `loadtest run` (loadtest/runs.py): a Population of the completer persona
+Wired like `loadtest run` (loadtest/engine/pipeline.py): a Population of the completer persona
 (personas/completer.py) on the bench survey, EngineRun with a closed load model, the
 respondents.jsonl log as on_result; no progress display and no report files. Each respondent
 walks take -> submit-page ... -> survey_complete; each worker then starts the next one until
@@ -30,9 +30,9 @@ from loadtest.core.flow import RespondentResult
 from loadtest.core.population import PersonaEntry, Population
 from loadtest.engine.run import EngineRun
 from loadtest.gc_tuning import settle_for_load
-from loadtest.persona_loader import load_persona
-from loadtest.report.run_files import RespondentLog
-from loadtest.scenario import LoadModel
+from loadtest.results.run_files import RespondentLog
+from loadtest.scenario.file import LoadModel
+from loadtest.scenario.persona_loader import load_persona
 
 ROOT = Path(__file__).resolve().parent.parent
 SURVEY_ID = 900001

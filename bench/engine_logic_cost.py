@@ -40,7 +40,7 @@ import results as bench_results
 import loadtest.engine.run as run_mod
 from loadtest.core.flow import Reply, Request
 from loadtest.gc_tuning import settle_for_load
-from loadtest.report.run_files import RespondentLog
+from loadtest.results.run_files import RespondentLog
 
 BASE = f"/a/api/v2/surveys/{client_cost.SURVEY_ID}"
 
@@ -66,7 +66,7 @@ def record(url: str) -> list[tuple[int, dict[str, str], bytes]]:
 
 
 class ReplayTransport:
-    """Stands in for loadtest.engine.transport.Transport: reply k of the recording for the k-th
+    """Stands in for loadtest.transport.http.Transport: reply k of the recording for the k-th
     request of a respondent, told apart by the token it echoes ("r1", "r2", ...)."""
 
     replies: ClassVar[list[tuple[int, dict[str, str], bytes]]] = []

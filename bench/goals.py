@@ -35,7 +35,7 @@ def main() -> int:
             continue
         for verdict, line in goal_lines(body):
             rows.append(f"| {title} | {'✅ met' if verdict == 'met' else '❌ NOT met'} | {line} |")
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M")
     body = (f"Collected {stamp} UTC from the sections below (`bench/run` runs every benchmark, then this).\n\n"
             "| benchmark | verdict | the goal line |\n|---|---|---|\n" + "\n".join(rows) + "\n")
     start, end = "<!-- goals:start -->", "<!-- goals:end -->"

@@ -53,7 +53,7 @@ sys.path.insert(0, str(ROOT))
 
 import results
 
-from loadtest.platform.faults import parse_faults
+from loadtest.platform.faults.plan import parse_faults
 
 LT = str(ROOT / ".venv" / "bin" / "loadtest")
 # The platform and this process (its capture thread) on core 0, every client on core 1: a client

@@ -22,12 +22,13 @@ sys.path.insert(0, str(ROOT))
 
 import results  # noqa: E402  (bench/results.py: this script's folder is on sys.path)
 
+from loadtest.control.limiter import Limiter  # noqa: E402
+from loadtest.control.panel_client import PanelClient  # noqa: E402
+from loadtest.control.panel_http import PanelHttp  # noqa: E402
 from loadtest.core.panel import Signer  # noqa: E402
-from loadtest.embedded import embedded_platform  # noqa: E402
-from loadtest.engine.limiter import Limiter  # noqa: E402
-from loadtest.engine.panel_client import PanelClient  # noqa: E402
-from loadtest.engine.panel_http import PanelHttp  # noqa: E402
-from loadtest.platform.theoremreach import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET  # noqa: E402
+from loadtest.local_defaults import DEFAULT_PANEL_API_KEY
+from loadtest.platform.embedded import embedded_platform  # noqa: E402
+from loadtest.platform.theoremreach.panel_api import DEFAULT_PANEL_SECRET  # noqa: E402
 
 RATE = 10.0
 
@@ -84,7 +85,7 @@ def main() -> None:
     print("PASS" if ok else "MISS")
     if args.no_write:
         return
-    body = f"""{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; {results.machine()}
+    body = f"""{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; {results.machine()}
 
 Command: `.venv/bin/python bench/limit_accuracy.py --seconds {args.seconds:g}`
 

@@ -163,7 +163,7 @@ def report(rounds: list[tuple[dict, dict]], args: argparse.Namespace) -> tuple[s
     ok = all(not s["problems"] and not f["problems"] for s, f in rounds)
     db_parent = args.db_dir or tempfile.gettempdir()
     lines = [
-        f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; {results.machine()}.",
+        f"Run {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; {results.machine()}.",
         "",
         "```",
         shlex.join([".venv/bin/python", "bench/platform_capacity.py", *sys.argv[1:]]),

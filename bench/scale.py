@@ -35,7 +35,6 @@ import urllib.request
 from pathlib import Path
 
 import orjson
-
 import results
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,7 +177,7 @@ def connection_cost(url: str, n: int = 400) -> float:
     """RSS KB of one pooled connection of the engine's transport (Connection, httptools parser,
     asyncio transport, socket object), opened by n requests at once; kernel buffers not included."""
     from loadtest.core.flow import Request
-    from loadtest.engine.transport import Transport
+    from loadtest.transport.http import Transport
 
     async def run() -> float:
         transport = Transport(url, max_connections=n)
@@ -201,7 +200,7 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
-    started = datetime.datetime.now(datetime.timezone.utc)
+    started = datetime.datetime.now(datetime.UTC)
     longest_walk_s = max(sizes) / (args.rate / REQUESTS_PER_RESPONDENT)
     with tempfile.TemporaryDirectory(prefix="loadtest-scale-") as tmp_name:
         tmp = Path(tmp_name)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import gc
 
-__all__ = ["settle_for_load", "THRESHOLDS"]
+__all__ = ["THRESHOLDS", "settle_for_load"]
 
 THRESHOLDS = (50_000, 20, 10)
 

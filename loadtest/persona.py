@@ -3,11 +3,37 @@
 from loadtest.core.answers import chosen_ids, echo_mismatches, keys_of, kind_of
 from loadtest.core.page import PageReply, Question
 from loadtest.core.persona import (
-    Abandon, Back, Fixed, LogNormal, Move, Persona, Respondent, Submit, Take, ThinkTime, Uniform, rule,
+    Abandon,
+    Back,
+    Fixed,
+    LogNormal,
+    Move,
+    Persona,
+    Respondent,
+    Submit,
+    Take,
+    ThinkTime,
+    Uniform,
+    rule,
 )
 
 __all__ = [
-    "Persona", "rule", "Take", "Submit", "Back", "Abandon", "Move", "Respondent",
-    "ThinkTime", "Fixed", "Uniform", "LogNormal", "PageReply", "Question",
-    "kind_of", "chosen_ids", "echo_mismatches", "keys_of",
+    "Abandon",
+    "Back",
+    "Fixed",
+    "LogNormal",
+    "Move",
+    "PageReply",
+    "Persona",
+    "Question",
+    "Respondent",
+    "Submit",
+    "Take",
+    "ThinkTime",
+    "Uniform",
+    "chosen_ids",
+    "echo_mismatches",
+    "keys_of",
+    "kind_of",
+    "rule",
 ]

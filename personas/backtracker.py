@@ -4,7 +4,16 @@
 from typing import Any
 
 from loadtest.persona import (
-    Back, Move, PageReply, Persona, Respondent, Uniform, echo_mismatches, keys_of, kind_of, rule,
+    Back,
+    Move,
+    PageReply,
+    Persona,
+    Respondent,
+    Uniform,
+    echo_mismatches,
+    keys_of,
+    kind_of,
+    rule,
 )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import orjson
 
-from loadtest.embedded import EmbeddedPlatform, embedded_platform
+from loadtest.platform.embedded import EmbeddedPlatform, embedded_platform
 
 ROOT = Path(__file__).resolve().parents[1]
 SURVEYS = ROOT / "scenarios" / "surveys"

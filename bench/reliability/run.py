@@ -29,9 +29,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import results  # noqa: E402
 
-from loadtest.embedded import embedded_platform  # noqa: E402
-from loadtest.platform.app import DEFAULT_API_KEY, DEFAULT_DATA_TOKEN  # noqa: E402
-from loadtest.platform.theoremreach import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET  # noqa: E402
+from loadtest.local_defaults import DEFAULT_API_KEY, DEFAULT_PANEL_API_KEY
+from loadtest.platform.app import DEFAULT_DATA_TOKEN  # noqa: E402
+from loadtest.platform.embedded import embedded_platform  # noqa: E402
+from loadtest.platform.theoremreach.panel_api import DEFAULT_PANEL_SECRET  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SURVEYS = [ROOT / "scenarios" / "surveys" / "customer_satisfaction.toml", ROOT / "scenarios" / "surveys" / "store_visit.toml"]
@@ -62,7 +63,7 @@ def main() -> None:
     args = ap.parse_args()
     env = {**os.environ, "LOADTEST_API_KEY": DEFAULT_API_KEY, "LOADTEST_DATA_TOKEN": DEFAULT_DATA_TOKEN,
            "LOADTEST_PANEL_API_KEY": DEFAULT_PANEL_API_KEY, "LOADTEST_PANEL_SECRET": DEFAULT_PANEL_SECRET}
-    started = datetime.datetime.now(datetime.timezone.utc)
+    started = datetime.datetime.now(datetime.UTC)
     with tempfile.TemporaryDirectory(prefix="loadtest-reliability-") as tmp_name:
         tmp = Path(tmp_name)
         sc, reports, db = scenario(tmp, args.respondents), tmp / "reports", tmp / "platform.db"

@@ -14,13 +14,14 @@ the respondent's RespondentRandom passed in; text comes from a callable so the c
 from __future__ import annotations
 
 import calendar
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from loadtest.core.errors import UnanswerableQuestion
 from loadtest.core.page import Question
 from loadtest.core.rng import RespondentRandom
 
-__all__ = ["kind_of", "Answerer", "TextSource", "DEFAULT_DATE_PARTS", "chosen_ids", "echo_mismatches", "keys_of"]
+__all__ = ["DEFAULT_DATE_PARTS", "Answerer", "TextSource", "chosen_ids", "echo_mismatches", "keys_of", "kind_of"]
 
 DEFAULT_DATE_PARTS = {"day": "dt_day_", "month": "dt_month_", "year": "dt_year_"}
 

@@ -5,14 +5,14 @@ fault we injected on purpose."""
 from __future__ import annotations
 
 __all__ = [
+    "BLAME",
+    "InjectedFault",
     "LoadtestError",
-    "ScriptError",
-    "UnanswerableQuestion",
     "PersonaStuck",
+    "ScriptError",
     "ServerContractError",
     "TransportError",
-    "InjectedFault",
-    "BLAME",
+    "UnanswerableQuestion",
 ]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from loadtest.core.rng import RespondentRandom
 
-__all__ = ["FakeText", "LOCALES", "warm_up"]
+__all__ = ["LOCALES", "FakeText", "warm_up"]
 
 # Survey language -> Faker locale (the polyglot persona's text follows its chosen language).
 LOCALES = {

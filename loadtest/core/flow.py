@@ -46,8 +46,18 @@ from loadtest.core.page import HTTP_ERROR, TERMINAL, PageReply, excerpt, parse_r
 from loadtest.core.persona import Abandon, Back, FailedCheck, Move, Persona, Submit, Take
 
 __all__ = [
-    "Request", "Reply", "FlowTarget", "RespondentFlow", "RespondentResult", "FAULT_HEADER",
-    "PageShown", "OutcomeReached", "CheckFailed", "RedirectFollowed", "RespondentFailed", "Event",
+    "FAULT_HEADER",
+    "CheckFailed",
+    "Event",
+    "FlowTarget",
+    "OutcomeReached",
+    "PageShown",
+    "RedirectFollowed",
+    "Reply",
+    "Request",
+    "RespondentFailed",
+    "RespondentFlow",
+    "RespondentResult",
 ]
 
 API = "/a/api/v2/surveys"

@@ -17,7 +17,7 @@ import orjson
 
 from loadtest.core.errors import ServerContractError
 
-__all__ = ["STATUSES", "TERMINAL", "Choice", "FormParam", "Question", "ApiError", "PageReply", "parse_reply", "excerpt"]
+__all__ = ["STATUSES", "TERMINAL", "ApiError", "Choice", "FormParam", "PageReply", "Question", "excerpt", "parse_reply"]
 
 STATUSES = frozenset({
     "success", "validation_errors", "authentication_required", "already_completed", "quota_full",

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 
-__all__ = ["Signer", "result_code", "panel_result", "RESULT_CODES", "Callback", "build_callback", "strip_param"]
+__all__ = ["RESULT_CODES", "Callback", "Signer", "build_callback", "panel_result", "result_code", "strip_param"]
 
 ALGORITHMS = {"sha3_256": hashlib.sha3_256, "sha256": hashlib.sha256, "sha1": hashlib.sha1}
 PARTS = ("url", "body", "secret")

@@ -21,16 +21,28 @@ Think time is data on the move (seconds to wait before sending it); the driver h
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterable
+from typing import Any, ClassVar
 
 from loadtest.core.answers import Answerer
 from loadtest.core.page import PageReply
 from loadtest.core.rng import RespondentRandom
 
 __all__ = [
-    "Persona", "rule", "Take", "Submit", "Back", "Abandon", "Move",
-    "ThinkTime", "Fixed", "Uniform", "LogNormal", "Respondent", "FailedCheck",
+    "Abandon",
+    "Back",
+    "FailedCheck",
+    "Fixed",
+    "LogNormal",
+    "Move",
+    "Persona",
+    "Respondent",
+    "Submit",
+    "Take",
+    "ThinkTime",
+    "Uniform",
+    "rule",
 ]
 
 

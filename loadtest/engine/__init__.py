@@ -1,1 +1,8 @@
+"""The anyio engine: `loadtest run`, headless, fast, seeded.
 
+- command.py: `loadtest run`'s arguments; pipeline.py: the whole run, from scenario to run
+  folder (platform, panel set-up, ingestion, the load, read-back, reports, exit code).
+- run.py: EngineRun, respondents through their flows under a load model, over a Transport.
+- ingest.py: `[[ingest]]` steps; offline_walk.py: the answers they send, walked in process.
+- progress.py: the progress bar (a line every few seconds when not on a terminal).
+"""

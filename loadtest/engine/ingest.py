@@ -35,17 +35,17 @@ from typing import Any
 import anyio
 import orjson
 
+from loadtest.control.limiter import Limiters
+from loadtest.control.readback import data_token
 from loadtest.core.errors import TransportError
 from loadtest.core.flow import Reply, Request
 from loadtest.core.page import excerpt
 from loadtest.core.response_set import data_record, responses_body
-from loadtest.engine.limiter import Limiters
-from loadtest.engine.transport import Transport
-from loadtest.metrics import Metrics
-from loadtest.offline_walk import OfflineWalker, Walk
-from loadtest.readback import data_token
-from loadtest.scenario import Scenario
-from loadtest.scenario_ingest import IngestStep
+from loadtest.engine.offline_walk import OfflineWalker, Walk
+from loadtest.results.metrics import Metrics
+from loadtest.scenario.file import Scenario
+from loadtest.scenario.ingest import IngestStep
+from loadtest.transport.http import Transport
 
 __all__ = ["Ingestion", "ingest_token"]
 

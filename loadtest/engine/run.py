@@ -16,19 +16,20 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
 
+from loadtest.control.limiter import Limiter
 from loadtest.core.errors import ScriptError, TransportError
 from loadtest.core.flow import FAULT_HEADER, FlowTarget, Reply, Request, RespondentFlow, RespondentResult
 from loadtest.core.population import Population
-from loadtest.engine.limiter import Limiter
-from loadtest.engine.transport import Transport
-from loadtest.metrics import Metrics
-from loadtest.scenario import LoadModel
+from loadtest.results.metrics import Metrics
+from loadtest.scenario.file import LoadModel
+from loadtest.transport.http import Transport
 
 __all__ = ["EngineRun", "RequestObserver", "ResultSink"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["shares", "combine_limits", "combine_callbacks", "MSG_SHARES", "MSG_FINAL", "MSG_FINISH"]
+__all__ = ["MSG_FINAL", "MSG_FINISH", "MSG_SHARES", "combine_callbacks", "combine_limits", "shares"]
 
 MSG_SHARES = "loadtest_shares"  # master -> worker: {"shares": {limit: this worker's rate}, "panel_surveys": {...}}
 MSG_FINAL = "loadtest_final"  # worker -> master: the worker's last report, after its users stopped

@@ -9,17 +9,18 @@ failed.
 
 from __future__ import annotations
 
+import argparse
 import signal
 import subprocess
 import sys
 from pathlib import Path
 from types import FrameType
 
-from loadtest.embedded import PlatformStartError, embedded_platform
-from loadtest.scenario import ScenarioError, load_scenario
-from loadtest.usage import BadInput
+from loadtest.core.usage import BadInput
+from loadtest.platform.embedded import PlatformStartError, check_faults, embedded_platform
+from loadtest.scenario.file import ScenarioError, load_scenario
 
-__all__ = ["run_locust", "LOCUSTFILE"]
+__all__ = ["LOCUSTFILE", "add_parser", "main", "run_locust"]
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
@@ -47,7 +48,9 @@ def _run(cmd: list[str]) -> int:
 def run_locust(scenario: Path, rest: list[str]) -> int:
     try:
         sc = load_scenario(scenario)
-    except ScenarioError as exc:
+        if sc.faults:
+            check_faults(sc.path)
+    except (ScenarioError, PlatformStartError) as exc:
         raise BadInput(str(exc)) from None
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--scenario", str(scenario), *rest]
     if _has_host(rest) or "--worker" in rest:
@@ -61,3 +64,16 @@ def run_locust(scenario: Path, rest: list[str]) -> int:
             return _run([*cmd, "--host", platform.url])
     except PlatformStartError as exc:
         raise BadInput(str(exc)) from None
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    loc = sub.add_parser("locust", help="run a scenario with Locust (web UI by default; options pass through)",
+                         prefix_chars="+")
+    loc.add_argument("scenario", type=Path, metavar="SCENARIO")
+    loc.add_argument("locust_args", nargs=argparse.REMAINDER, metavar="LOCUST OPTIONS",
+                     help="passed to locust as they are, e.g. --headless -u 50 -r 10 -t 60s")
+    loc.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    return run_locust(args.scenario, args.locust_args)

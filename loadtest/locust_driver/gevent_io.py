@@ -21,7 +21,7 @@ import httpx
 
 from loadtest.core.limits import TokenBucket
 
-__all__ = ["run_to_completion", "GeventPanelIO", "GeventLimiter"]
+__all__ = ["GeventLimiter", "GeventPanelIO", "run_to_completion"]
 
 T = TypeVar("T")
 log = logging.getLogger("loadtest")

@@ -26,14 +26,13 @@ from locust import events
 from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
 from loadtest.gc_tuning import settle_for_load
+from loadtest.local_defaults import DEFAULT_API_KEY, DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
 from loadtest.locust_driver.cluster import MSG_FINAL, MSG_FINISH, MSG_SHARES, shares
 from loadtest.locust_driver.state import ProcessConfig, TestRun
 from loadtest.locust_driver.user import RespondentUser
 from loadtest.locust_driver.web_tabs import install_tabs
-from loadtest.platform.app import DEFAULT_API_KEY
-from loadtest.platform.theoremreach import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
-from loadtest.scenario import Scenario, ScenarioError, load_scenario
-from loadtest.scenario_overrides import OverrideError, apply_overrides, limits_text, mix_text
+from loadtest.scenario.file import Scenario, ScenarioError, load_scenario
+from loadtest.scenario.overrides import OverrideError, apply_overrides, limits_text, mix_text
 
 __all__ = ["RespondentUser"]
 

@@ -14,9 +14,9 @@ from typing import Any
 import gevent
 import gevent.queue
 
+from loadtest.control.panel_session import PanelSession
 from loadtest.core.flow import RespondentResult
 from loadtest.core.panel import panel_result
-from loadtest.engine.panel_session import PanelSession
 from loadtest.locust_driver.gevent_io import run_to_completion
 
 __all__ = ["LocustPanel"]

@@ -15,27 +15,28 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
 
+from loadtest.control.panel_session import PanelSession
+from loadtest.control.readback import data_check_wanted, read_back
 from loadtest.core.flow import RespondentResult
 from loadtest.core.population import Population
-from loadtest.engine.panel_session import PanelSession
 from loadtest.locust_driver.cluster import callbacks_by_persona, combine_callbacks, combine_limits
 from loadtest.locust_driver.gevent_io import GeventLimiter, GeventPanelIO
 from loadtest.locust_driver.panel import LocustPanel
-from loadtest.metrics import Metrics
-from loadtest.readback import data_check_wanted, read_back
 from loadtest.report.render import write_run_files
-from loadtest.report.run_files import RespondentLog, new_run_dir, respondent_line
-from loadtest.scenario import Scenario
-from loadtest.summary import build_summary
+from loadtest.results.metrics import Metrics
+from loadtest.results.run_files import RespondentLog, new_run_dir, respondent_line
+from loadtest.results.summary import build_summary
+from loadtest.scenario.file import Scenario
 
-__all__ = ["ProcessConfig", "TestRun", "WORKER_STRIDE"]
+__all__ = ["WORKER_STRIDE", "ProcessConfig", "TestRun"]
 
 # Respondent indices of worker k start at k * WORKER_STRIDE: unique across workers, reproducible.
 WORKER_STRIDE = 10_000_000

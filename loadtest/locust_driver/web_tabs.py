@@ -7,7 +7,8 @@ from the current test (TestRun.funnel / limit_rows): on a master, the sum of its
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 from flask import Response, request

@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any, get_args
 import orjson
 
 from loadtest.platform.envelopes import status_body
-from loadtest.platform.faults import FaultsError, parse_faults
-from loadtest.platform.proxy import KINDS as CONNECTION_KINDS
-from loadtest.platform.proxy import ConnectionFaults
-from loadtest.platform.model import SurveyState
+from loadtest.platform.faults.plan import FaultsError, parse_faults
+from loadtest.platform.faults.proxy import KINDS as CONNECTION_KINDS
+from loadtest.platform.faults.proxy import ConnectionFaults
 from loadtest.platform.openapi import openapi_document
+from loadtest.survey.model import SurveyState
 
 if TYPE_CHECKING:
     from loadtest.platform.app import Platform

@@ -14,28 +14,29 @@ import hmac
 import sys
 import traceback
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
 
+from loadtest.local_defaults import DEFAULT_API_KEY
 from loadtest.platform import admin
 from loadtest.platform.envelopes import ApiReply, error_envelope
-from loadtest.platform.faults import FAULT_HEADER, Decision, FaultPlan
-from loadtest.platform.model import Survey
-from loadtest.platform.panel_link import link
-from loadtest.platform.panel_store import PanelStore
-from loadtest.platform.questionpro import API, RespondentApi
-from loadtest.platform.respondent_data import DATA_PREFIX, DEFAULT_DATA_TOKEN, RespondentData, Stream
-from loadtest.platform.responses_api import ResponsesApi
+from loadtest.platform.faults.plan import FAULT_HEADER, Decision, FaultPlan
+from loadtest.platform.forsta.respondent_data import DATA_PREFIX, DEFAULT_DATA_TOKEN, RespondentData, Stream
+from loadtest.platform.questionpro.respondent_api import API, RespondentApi
+from loadtest.platform.questionpro.responses_api import ResponsesApi
 from loadtest.platform.storage import Store
-from loadtest.platform.theoremreach import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET, PanelApi, PanelConfig
+from loadtest.platform.theoremreach.link import link
+from loadtest.platform.theoremreach.panel_api import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET, PanelApi, PanelConfig
+from loadtest.platform.theoremreach.store import PanelStore
+from loadtest.survey.model import Survey
 
-__all__ = ["Platform", "PlatformConfig", "DEFAULT_API_KEY", "DEFAULT_DATA_TOKEN", "MAX_BODY_BYTES"]
+__all__ = ["DEFAULT_API_KEY", "DEFAULT_DATA_TOKEN", "MAX_BODY_BYTES", "Platform", "PlatformConfig"]
 
 PANEL_PREFIXES = ("/api/external/v1/", "/respondent_result/")
-DEFAULT_API_KEY = "loadtest-local-key"  # for local use only; real runs set the environment variable
 MAX_BODY_BYTES = 1 << 20
 JSON = [("content-type", "application/json")]
 

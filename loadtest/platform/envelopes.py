@@ -14,7 +14,13 @@ from typing import Any
 import orjson
 
 __all__ = [
-    "ApiReply", "error_envelope", "no_previous_page", "status_body", "status_response", "cached_status_body", "ERRORS"
+    "ERRORS",
+    "ApiReply",
+    "cached_status_body",
+    "error_envelope",
+    "no_previous_page",
+    "status_body",
+    "status_response"
 ]
 
 DOCS = "www.questionpro.com/api/error-codes.html"
@@ -34,7 +40,7 @@ ERRORS: dict[int, tuple[str, str, str]] = {
 class ApiReply:
     """An HTTP status, a JSON body (bytes) and the session token to send back (if any)."""
 
-    __slots__ = ("status", "body", "token", "outcome")
+    __slots__ = ("body", "outcome", "status", "token")
 
     def __init__(self, status: int, body: bytes, token: str | None = None, outcome: str = "") -> None:
         self.status = status

@@ -6,7 +6,7 @@ from typing import Any
 
 from loadtest.platform.openapi_data import DATA_SECURITY, data_paths, data_schemas
 
-__all__ = ["openapi_document", "PAGE_STATUSES"]
+__all__ = ["PAGE_STATUSES", "openapi_document"]
 
 PAGE_STATUSES = [
     "success", "validation_errors", "authentication_required", "already_completed", "quota_full",

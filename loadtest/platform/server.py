@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from loadtest.platform.proxy import ConnectionFaults, FaultProxy
+from loadtest.platform.faults.proxy import ConnectionFaults, FaultProxy
 
-__all__ = ["serve", "reserve_port", "ServerError"]
+__all__ = ["ServerError", "reserve_port", "serve"]
 
 READY_TIMEOUT_S = 15.0
 

@@ -14,13 +14,14 @@ import os
 import sqlite3
 import tempfile
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import orjson
 
-__all__ = ["Store", "ResponseRow", "QuotaFull"]
+__all__ = ["QuotaFull", "ResponseRow", "Store"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);

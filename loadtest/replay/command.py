@@ -9,6 +9,7 @@ Exit 0 when every respondent replayed identically, 3 on any divergence, 2 on bad
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import secrets
@@ -21,18 +22,17 @@ from typing import IO
 import anyio
 import orjson
 
-from loadtest.embedded import PlatformStartError, embedded_platform
-from loadtest.engine.panel_session import PanelSession
-from loadtest.platform.app import DEFAULT_API_KEY
-from loadtest.platform.survey_file import SurveyFileError, load_survey
-from loadtest.platform.theoremreach import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
+from loadtest.control.panel_session import PanelSession
+from loadtest.core.usage import BadInput
+from loadtest.local_defaults import DEFAULT_API_KEY, DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
+from loadtest.platform.embedded import PlatformStartError, embedded_platform
 from loadtest.replay.diff import format_divergence, report_json, summary_line
 from loadtest.replay.driver import ReplayOptions, replay_all
 from loadtest.replay.script import Recording, RecordingError, read_recording
-from loadtest.scenario import Scenario, ScenarioError, load_scenario
-from loadtest.usage import BadInput
+from loadtest.scenario.file import Scenario, ScenarioError, load_scenario
+from loadtest.survey.file import SurveyFileError, load_survey
 
-__all__ = ["ReplayCommand", "replay"]
+__all__ = ["ReplayCommand", "add_parser", "main", "replay"]
 
 
 @dataclass
@@ -173,3 +173,35 @@ def replay(cmd: ReplayCommand, out: IO[str] = sys.stdout) -> int:
         path.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
         print(f"divergences written to {path}", file=out)
     return 0 if all(r.identical for r in results) else 3
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    rp = sub.add_parser("replay", help="walk recorded respondents again against a target, diff the replies")
+    rp.add_argument("recording", type=Path, metavar="RECORDING", help="a file from `loadtest run --record`")
+    rp.add_argument("--target", default=None, metavar="URL",
+                    help="base URL of the survey API (default: the reference platform, recorded surveys)")
+    rp.add_argument("--survey", action="append", type=Path, default=[], metavar="FILE",
+                    help="survey TOML for the started platform (repeatable; default: the recorded files)")
+    rp.add_argument("--report", type=Path, default=None, metavar="DIR",
+                    help="write DIR/replay.json with every divergence")
+    rp.add_argument("--concurrency", type=int, default=8, metavar="N",
+                    help="--order free: respondents replayed at once (default 8)")
+    rp.add_argument("--timeout", type=float, default=10.0, metavar="S", dest="timeout_s",
+                    help="per-request timeout in seconds (default 10)")
+    rp.add_argument("--max-requests", type=int, default=200, metavar="N",
+                    help="cap on requests per respondent (default 200)")
+    rp.add_argument("--think-scale", type=float, default=1.0, metavar="F",
+                    help="times the recorded think times (default 1; 0: none, which a speeder check sees)")
+    rp.add_argument("--suffix", default=None, metavar="S",
+                    help="transaction ids become T-S (default: rp + 6 random hex digits)")
+    rp.add_argument("--order", choices=("recorded", "free"), default="recorded",
+                    help="recorded: one request at a time in the recorded order (default); "
+                         "free: --concurrency respondents at once, each at its own pace")
+    rp.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    return replay(ReplayCommand(
+        recording=args.recording, target=args.target, surveys=args.survey, report=args.report,
+        concurrency=args.concurrency, timeout_s=args.timeout_s, max_requests=args.max_requests,
+        think_scale=args.think_scale, suffix=args.suffix, order=args.order))

@@ -40,8 +40,6 @@ import anyio
 from loadtest.core.errors import ServerContractError, TransportError
 from loadtest.core.flow import Reply, Request
 from loadtest.core.page import parse_reply
-from loadtest.engine.transport import Transport
-from loadtest.recording import REDACTED
 from loadtest.replay.diff import (
     Divergence,
     FieldDiff,
@@ -52,6 +50,8 @@ from loadtest.replay.diff import (
     transport_failure,
 )
 from loadtest.replay.script import Script, Step, final_status, fresh_url
+from loadtest.results.recording import REDACTED
+from loadtest.transport.http import Transport
 
 __all__ = ["ReplayOptions", "Turns", "replay_all", "replay_script"]
 

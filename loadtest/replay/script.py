@@ -25,8 +25,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 
-from loadtest.recording import FORMAT
 from loadtest.replay.diff import Observation, observe, transport_failure
+from loadtest.results.recording import FORMAT
 
 __all__ = [
     "STEPS",

@@ -9,7 +9,7 @@ from typing import Any
 import plotly.graph_objects as go
 from hdrh.histogram import HdrHistogram
 
-__all__ = ["latency_over_time", "throughput_over_time", "latency_histograms", "limits_chart", "funnel_chart"]
+__all__ = ["funnel_chart", "latency_histograms", "latency_over_time", "limits_chart", "throughput_over_time"]
 
 PERCENTILE_DASH = {"p50_ms": "dash", "p95_ms": "solid", "p99_ms": "dot"}
 OUTCOME_COLOURS = {"survey_complete": "#2e7d32", "terminated": "#ef6c00", "quota_full": "#6a1b9a",

@@ -3,15 +3,16 @@ report.html; with a baseline, print and write the comparison, exit 3 on a regres
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Any
 
+from loadtest.core.usage import BadInput
 from loadtest.report.compare import print_comparison
 from loadtest.report.render import ReportInputError, rerender
-from loadtest.usage import BadInput
 
-__all__ = ["report_command"]
+__all__ = ["add_parser", "main", "report_command"]
 
 
 def report_command(run_dir: Path, baseline: Path | None, out: Any = sys.stdout) -> int:
@@ -26,3 +27,15 @@ def report_command(run_dir: Path, baseline: Path | None, out: Any = sys.stdout) 
     print_comparison(comparison, out)
     print(f"comparison -> {run_dir / 'comparison.json'}", file=out)
     return 0 if comparison["passed"] else 3
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    rep = sub.add_parser("report", help="re-render a run folder's report; compare it with a baseline run")
+    rep.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    rep.add_argument("--baseline", type=Path, default=None, metavar="RUN_DIR",
+                     help="a previous run folder: print and write the comparison; exit 3 on a regression")
+    rep.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    return report_command(args.run_dir, args.baseline)

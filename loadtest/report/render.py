@@ -13,9 +13,9 @@ from loadtest.report.compare import compare
 from loadtest.report.html_report import render_html
 from loadtest.report.junit import write_junit
 from loadtest.report.requests_csv import read_requests_csv, write_requests_csv
-from loadtest.report.run_files import write_summary
+from loadtest.results.run_files import write_summary
 
-__all__ = ["write_run_files", "rerender", "ReportInputError"]
+__all__ = ["ReportInputError", "rerender", "write_run_files"]
 
 
 class ReportInputError(ValueError):

@@ -7,7 +7,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-__all__ = ["COLUMNS", "write_requests_csv", "read_requests_csv"]
+__all__ = ["COLUMNS", "read_requests_csv", "write_requests_csv"]
 
 COLUMNS = ("second", "step", "requests", "failures", "p50_ms", "p95_ms", "p99_ms", "max_ms")
 

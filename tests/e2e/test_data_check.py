@@ -12,8 +12,7 @@ from pathlib import Path
 
 import orjson
 
-from loadtest.platform.app import DEFAULT_API_KEY, DEFAULT_DATA_TOKEN
-from loadtest.platform.theoremreach import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
+from loadtest.local_defaults import DEFAULT_API_KEY, DEFAULT_DATA_TOKEN, DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
 from tests.browser import wait_for
 from tests.e2e.test_run import SMOKE, scenario_variant, summary
 from tests.helpers import CUSTOMER, ROOT, STORE_VISIT, running_mock

@@ -13,10 +13,10 @@ from typing import Any
 
 import orjson
 
-from loadtest.data_check import normalise
-from loadtest.offline_walk import OfflineWalker
-from loadtest.platform.app import DEFAULT_API_KEY, DEFAULT_DATA_TOKEN
-from loadtest.scenario import load_scenario
+from loadtest.checks.data_check import normalise
+from loadtest.engine.offline_walk import OfflineWalker
+from loadtest.local_defaults import DEFAULT_API_KEY, DEFAULT_DATA_TOKEN
+from loadtest.scenario.file import load_scenario
 from tests.e2e.test_run import loadtest, run_dir, summary
 from tests.helpers import ROOT, no_speeder, running_mock
 

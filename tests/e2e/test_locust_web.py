@@ -21,6 +21,7 @@ from tests.e2e.test_locust_distributed import free_port
 from tests.e2e.test_run import SMOKE
 from tests.helpers import ROOT
 
+
 def table(driver: webdriver.Chrome) -> list[dict[str, str]]:
     """The visible table, read in one script call (the UI re-renders it every poll)."""
     rows: list[list[str]] = driver.execute_script(
@@ -35,15 +36,23 @@ def open_tab(driver: webdriver.Chrome, title: str) -> None:
     wait_for(f"the {title} tab", find, timeout=20).click()
 
 
+def _usable(elements: list[Any]) -> Any:
+    """The first element that is displayed and enabled (None until there is one)."""
+    return next((e for e in elements if e.is_displayed() and e.is_enabled()), None)
+
+
 def start_with_mix(driver: webdriver.Chrome, mix: str) -> str:
     """Open "Custom parameters", replace the persona mix, press START; return the mix shown first."""
-    wait_for("the start form", lambda: driver.find_elements(By.XPATH, "//*[text()='Custom parameters']"))[0].click()
-    field = wait_for("the personas field", lambda: driver.find_elements(By.NAME, "personas"))[0]
+    wait_for("the start form", lambda: _usable(driver.find_elements(By.XPATH, "//*[text()='Custom parameters']"))
+             ).click()
+    # The panel opens with an animation: typing before the field is shown and enabled fails.
+    field = wait_for("the personas field, shown and enabled", lambda: _usable(driver.find_elements(By.NAME, "personas")))
     shown = field.get_attribute("value")
     field.send_keys(Keys.CONTROL, "a")
     field.send_keys(Keys.DELETE)
     field.send_keys(mix)
-    driver.find_element(By.XPATH, "//button[normalize-space()='Start' or normalize-space()='START']").click()
+    wait_for("the start button", lambda: _usable(driver.find_elements(
+        By.XPATH, "//button[normalize-space()='Start' or normalize-space()='START']"))).click()
     return str(shown)
 
 

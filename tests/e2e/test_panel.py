@@ -8,12 +8,12 @@ from pathlib import Path
 
 import orjson
 
+from loadtest.control.limiter import Limiter
+from loadtest.control.panel_session import PanelSession
 from loadtest.core.flow import RespondentResult
-from loadtest.embedded import embedded_platform
-from loadtest.engine.limiter import Limiter
-from loadtest.engine.panel_session import PanelSession
-from loadtest.platform.theoremreach import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
-from loadtest.scenario import PanelSettings
+from loadtest.local_defaults import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
+from loadtest.platform.embedded import embedded_platform
+from loadtest.scenario.file import PanelSettings
 from tests.e2e.test_run import SMOKE, loadtest, scenario_variant, summary
 from tests.helpers import CUSTOMER, ROOT
 

@@ -11,9 +11,9 @@ import pytest
 from loadtest.core.answers import Answerer, echo_mismatches, keys_of, kind_of
 from loadtest.core.errors import UnanswerableQuestion
 from loadtest.core.page import FormParam, Question, parse_reply
-from loadtest.platform.render import PageRenderer
-from loadtest.platform.survey_file import load_survey
-from loadtest.platform.validation import validate_page
+from loadtest.platform.questionpro.render import PageRenderer
+from loadtest.platform.rules.validation import validate_page
+from loadtest.survey.file import load_survey
 from tests.helpers import CS_PAGES, CUSTOMER
 
 SURVEY = load_survey(CUSTOMER)

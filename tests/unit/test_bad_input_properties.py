@@ -18,8 +18,8 @@ from loadtest.core.errors import LoadtestError
 from loadtest.core.flow import FlowTarget, Reply, RespondentFlow
 from loadtest.core.page import PageReply, parse_reply
 from loadtest.core.population import Population
-from loadtest.platform.survey_file import SurveyFileError, parse_survey
-from loadtest.scenario import Scenario, ScenarioError, load_scenario
+from loadtest.scenario.file import Scenario, ScenarioError, load_scenario
+from loadtest.survey.file import SurveyFileError, parse_survey
 from tests.helpers import CUSTOMER, ROOT
 
 SMOKE_FILE = ROOT / "scenarios" / "smoke.toml"

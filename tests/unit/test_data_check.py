@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from loadtest.data_check import MAX_LISTED, check_data, normalise
+from loadtest.checks.data_check import MAX_LISTED, check_data, normalise
 
 SID = 100001
 FORM = {"u_10001": "50001", "m_10005": ["50031", "50033"], "t_50081": "Faster delivery", "dt_day_10003": "29",

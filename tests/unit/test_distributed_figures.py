@@ -6,7 +6,7 @@ import msgpack
 import pytest
 
 from loadtest.locust_driver.cluster import callbacks_by_persona, combine_callbacks, combine_limits, shares
-from loadtest.metrics import Metrics
+from loadtest.results.metrics import Metrics
 
 
 def test_a_limit_is_split_evenly_over_the_workers_and_sums_back_to_its_rate() -> None:

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from loadtest.platform.faults import FaultsError, parse_faults
+from loadtest.platform.faults.plan import FaultsError, parse_faults
 
 
 def test_decisions_follow_the_probabilities_and_repeat_for_the_same_seed() -> None:

@@ -11,7 +11,7 @@ import pytest
 from loadtest.core.errors import TransportError
 from loadtest.core.flow import FlowTarget, OutcomeReached, Reply, RespondentFlow
 from loadtest.core.population import PersonaEntry, Population
-from loadtest.persona_loader import load_persona
+from loadtest.scenario.persona_loader import load_persona
 from tests.helpers import ROOT
 
 PERSONAS = ROOT / "personas"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loadtest.reconcile import reconcile
+from loadtest.checks.reconcile import reconcile
 
 
 def resp(index: int, txn: str, outcome: str, statuses: list[str] | None = None, **details: object) -> dict:  # type: ignore[type-arg]

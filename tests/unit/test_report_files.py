@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from loadtest.metrics import Metrics
 from loadtest.report.compare import compare
 from loadtest.report.junit import write_junit
 from loadtest.report.requests_csv import read_requests_csv, write_requests_csv
+from loadtest.results.metrics import Metrics
 
 
 def summary(p95: float = 10.0, outcomes: dict[str, int] | None = None, failures: int = 0) -> dict[str, Any]:

@@ -16,12 +16,12 @@ import pytest
 from loadtest.core.answers import Answerer, kind_of
 from loadtest.core.page import Choice, FormParam, Question, parse_reply
 from loadtest.core.response_set import data_record, response_set, responses_body
-from loadtest.platform.model import Survey
-from loadtest.platform.questionpro import RespondentApi
-from loadtest.platform.render import PageRenderer
-from loadtest.platform.responses_api import ResponsesApi, _forms
+from loadtest.platform.questionpro.render import PageRenderer
+from loadtest.platform.questionpro.respondent_api import RespondentApi
+from loadtest.platform.questionpro.responses_api import ResponsesApi, _forms
 from loadtest.platform.storage import Store
-from loadtest.platform.survey_file import load_survey
+from loadtest.survey.file import load_survey
+from loadtest.survey.model import Survey
 from tests.helpers import CS_PAGES, CUSTOMER
 
 SURVEY = load_survey(CUSTOMER)

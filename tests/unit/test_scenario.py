@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.scenario import ScenarioError, Thresholds, load_scenario
-from loadtest.thresholds import evaluate
+from loadtest.results.thresholds import evaluate
+from loadtest.scenario.file import ScenarioError, Thresholds, load_scenario
 from tests.helpers import ROOT
 
 SMOKE = ROOT / "scenarios" / "smoke.toml"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.scenario import ScenarioError, Thresholds, load_scenario
-from loadtest.scenario_ingest import IngestStep
-from loadtest.thresholds import evaluate
+from loadtest.results.thresholds import evaluate
+from loadtest.scenario.file import ScenarioError, Thresholds, load_scenario
+from loadtest.scenario.ingest import IngestStep
 from tests.unit.test_scenario import variant
 
 GOOD = '''

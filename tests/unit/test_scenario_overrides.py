@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from loadtest.scenario import load_scenario
-from loadtest.scenario_overrides import OverrideError, apply_overrides, limits_text, mix_text
+from loadtest.scenario.file import load_scenario
+from loadtest.scenario.overrides import OverrideError, apply_overrides, limits_text, mix_text
 from tests.helpers import ROOT
 
 SMOKE = load_scenario(ROOT / "scenarios" / "smoke.toml")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.platform.survey_file import SurveyFileError, load_survey, parse_survey
+from loadtest.survey.file import SurveyFileError, load_survey, parse_survey
 from tests.helpers import CUSTOMER, STORE_VISIT
 
 MINIMAL = """

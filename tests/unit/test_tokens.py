@@ -5,7 +5,7 @@ import base64
 import orjson
 import pytest
 
-from loadtest.platform.tokens import TokenCodec, TokenInvalid, TokenPayload
+from loadtest.platform.questionpro.tokens import TokenCodec, TokenInvalid, TokenPayload
 
 KEY = b"k" * 32
 

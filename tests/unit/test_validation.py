@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from loadtest.platform.survey_file import load_survey
-from loadtest.platform.validation import validate_page
+from loadtest.platform.rules.validation import validate_page
+from loadtest.survey.file import load_survey
 from tests.helpers import CS_PAGES, CUSTOMER
 
 SURVEY = load_survey(CUSTOMER)

@@ -1,0 +1,46 @@
+"""Reconcile what respondents did against what the panel recorded. Pure: lists in, report out.
+
+Every respondent with a transaction whose outcome the panel is told about must have exactly one
+recorded result, with the right code; respondents the panel is not told about (abandoned,
+opted out...) must have none. Problems: missing, duplicated, wrong_code, unexpected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from loadtest.core.panel import panel_result
+
+__all__ = ["reconcile"]
+
+
+def reconcile(respondents: Iterable[dict[str, Any]], transactions: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    recorded = {t["id"]: t for t in transactions}
+    mismatches: list[dict[str, Any]] = []
+    checked = 0
+    for r in respondents:
+        txn = r.get("transaction_id")
+        if not txn:
+            continue
+        checked += 1
+        expected = panel_result(r.get("outcome"), r.get("statuses") or [], r.get("details") or {})
+        t = recorded.get(txn)
+        got = t.get("result") if t else None
+        base = {"transaction_id": txn, "respondent": r.get("index"), "persona": r.get("persona"),
+                "outcome": r.get("outcome"), "expected": expected, "recorded": got}
+        if expected is None:
+            if got is not None:
+                mismatches.append({**base, "problem": "unexpected"})
+            continue
+        if got is None:
+            mismatches.append({**base, "problem": "missing"})
+        elif got != expected:
+            mismatches.append({**base, "problem": "wrong_code"})
+        if t and t.get("repeat_results", 0) > 0:
+            mismatches.append({**base, "problem": "duplicated", "repeats": t["repeat_results"]})
+    counts: dict[str, int] = {}
+    for m in mismatches:
+        counts[m["problem"]] = counts.get(m["problem"], 0) + 1
+    return {"respondents_checked": checked, "transactions_listed": len(recorded), "problems": counts,
+            "mismatches": mismatches, "passed": not mismatches}

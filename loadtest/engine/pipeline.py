@@ -1,0 +1,221 @@
+"""`loadtest run`: from a scenario file to reports/<run-id>/ and an exit code.
+
+Starts the reference platform when the target is "embedded" (in its own process, on a free
+loopback port, serving the scenario's surveys), runs the engine with a progress display, writes
+summary.json and respondents.jsonl, evaluates thresholds and checks: 0 when all hold, 3 if not.
+The first SIGINT stops starting respondents and lets those in flight finish; the report is still
+written. A second SIGINT cancels the ones in flight (they are counted as `incomplete`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from loadtest.control.fault_journal import fault_journal
+from loadtest.control.limiter import Limiters
+from loadtest.control.panel_session import PanelSession
+from loadtest.control.readback import data_check_wanted, read_back
+from loadtest.core.fake import warm_up
+from loadtest.core.flow import RespondentResult
+from loadtest.core.population import Population
+from loadtest.core.usage import BadInput
+from loadtest.engine.ingest import Ingestion, ingest_token
+from loadtest.engine.progress import show_progress
+from loadtest.engine.run import EngineRun
+from loadtest.gc_tuning import settle_for_load
+from loadtest.local_defaults import DEFAULT_API_KEY, DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
+from loadtest.platform.embedded import PlatformStartError, check_faults, embedded_platform
+from loadtest.report.render import write_run_files
+from loadtest.results.metrics import Metrics
+from loadtest.results.recording import Recorder
+from loadtest.results.run_files import RespondentLog, new_run_dir
+from loadtest.results.summary import build_summary, print_summary
+from loadtest.scenario.file import Scenario, ScenarioError, load_scenario
+
+__all__ = ["RunOptions", "run"]
+
+
+@dataclasses.dataclass
+class RunOptions:
+    scenario: Path
+    target: str | None = None
+    respondents: int | None = None
+    duration_s: float | None = None
+    seed: int | None = None
+    record: Path | None = None
+    reports: Path = Path("reports")
+
+
+def prepare(opts: RunOptions) -> Scenario:
+    try:
+        sc = load_scenario(opts.scenario)
+        if sc.faults:
+            check_faults(sc.path)
+    except (ScenarioError, PlatformStartError) as exc:
+        raise BadInput(str(exc)) from None
+    load = sc.load
+    if opts.respondents is not None:
+        if opts.respondents < 1:
+            raise BadInput(f"--respondents: expected a whole number >= 1 (got {opts.respondents})")
+        load = dataclasses.replace(load, respondents=opts.respondents)
+    if opts.duration_s is not None:
+        if opts.duration_s <= 0:
+            raise BadInput(f"--duration: expected seconds > 0 (got {opts.duration_s})")
+        load = dataclasses.replace(load, duration_s=opts.duration_s)
+    if opts.target is not None and opts.target != "embedded" and not opts.target.startswith(("http://", "https://")):
+        raise BadInput(f"--target: expected an http(s) URL (got {opts.target!r})")
+    return dataclasses.replace(sc, load=load, seed=opts.seed if opts.seed is not None else sc.seed,
+                               target=opts.target or sc.target)
+
+
+@contextlib.contextmanager
+def _target(sc: Scenario) -> Iterator[str]:
+    if sc.target != "embedded":
+        yield sc.target
+        return
+    extra = ["--api-key-env", sc.api_key_env]
+    if sc.faults:  # the scenario's [faults] table, injected by the platform it starts
+        extra += ["--faults", str(sc.path)]
+    try:
+        with embedded_platform(sc.survey_files, extra=extra) as platform:
+            yield platform.url
+    except PlatformStartError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def run(opts: RunOptions, out: Any = sys.stdout) -> int:
+    sc = prepare(opts)
+    env_key = os.environ.get(sc.api_key_env)
+    if sc.target != "embedded" and not env_key:
+        raise BadInput(f"{sc.path}: scenario.api_key_env: expected the environment variable {sc.api_key_env} "
+                       "to hold the API key for a non-embedded target (it is not set)")
+    api_key = env_key or DEFAULT_API_KEY
+    panel_key, panel_secret = _panel_credentials(sc)
+    check_data = data_check_wanted(sc)
+    data_token = ingest_token(sc)  # before the run folder exists: a missing token is bad input
+    warm_up({lang for survey in sc.surveys for lang in survey.languages})
+    settle_for_load()  # freeze what is loaded, collect young objects in bigger batches (why: gc_tuning.py)
+    run_dir = new_run_dir(opts.reports, sc.name, sc.seed)
+    log = RespondentLog(run_dir / "respondents.jsonl")
+    secrets = [s for s in (api_key, panel_key, panel_secret) if s]
+    recorder = Recorder(opts.record, secrets) if opts.record else None
+    limiters = Limiters.from_rates(sc.limits)
+    ingestion = Ingestion(sc, api_key, data_token, limiters) if sc.ingest else None
+    try:
+        with _target(sc) as url:
+            if recorder is not None:
+                recorder.header(sc.path, sc.seed, url, sc.api_key_env,
+                                [(s.id, f) for s, f in zip(sc.surveys, sc.survey_files)])
+            engine = EngineRun(
+                population=Population(list(sc.personas), sc.seed), load=sc.load, target_url=url, api_key=api_key,
+                follow_redirects=sc.follow_redirects, request_timeout_s=sc.request_timeout_s,
+                max_requests_per_respondent=sc.max_requests_per_respondent, on_request=recorder,
+                limiter=limiters.get("survey"),
+            )
+            panel = None
+            if sc.panel is not None:
+                panel = PanelSession(sc.panel, sc.panel.target or url, panel_key, panel_secret,
+                                     limiters.get(sc.panel.limit) if sc.panel.limit else None)
+            engine.on_result = _fan_out(log, panel)
+            metrics, panel_report, data_check = anyio.run(_drive, engine, sc, panel, url, log, check_data, ingestion)
+    finally:
+        log.close()
+        if recorder is not None:
+            recorder.close()
+    summary = build_summary(sc, metrics, target="embedded" if sc.target == "embedded" else sc.target,
+                            duration_s=engine.elapsed_s, driver="engine", limits=limiters.summary(), panel=panel_report,
+                            extra={**({"data_check": data_check} if data_check is not None else {}),
+                                   **({"platform_faults": engine.platform_faults} if engine.platform_faults else {}),
+                                   **({"ingest": ingestion.report()} if ingestion is not None else {})})
+    summary["run_dir"] = str(run_dir)
+    write_run_files(run_dir, summary, metrics.timeline_rows())
+    print_summary(summary, out)
+    return 0 if summary["passed"] else 3
+
+
+def _panel_credentials(sc: Scenario) -> tuple[str, str]:
+    if sc.panel is None:
+        return "", ""
+    key, secret = os.environ.get(sc.panel.api_key_env), os.environ.get(sc.panel.secret_env)
+    remote = sc.panel.target is not None or sc.target != "embedded"
+    if remote and not (key and secret):
+        raise BadInput(f"{sc.path}: panel.api_key_env / panel.secret_env: expected {sc.panel.api_key_env} and "
+                       f"{sc.panel.secret_env} to be set for a panel that is not the embedded platform")
+    return key or DEFAULT_PANEL_API_KEY, secret or DEFAULT_PANEL_SECRET
+
+
+def _fan_out(log: RespondentLog, panel: PanelSession | None) -> Callable[[RespondentResult, dict[str, float]], None]:
+    def on_result(result: RespondentResult, timings: dict[str, float]) -> None:
+        log.write(result, timings)  # first: a respondent is on disk before anything else happens to it
+        if panel is not None:
+            panel.submit(result)
+
+    return on_result
+
+
+async def _drive(engine: EngineRun, sc: Scenario, panel: PanelSession | None, url: str, log: RespondentLog,
+                 check_data: bool, ingestion: Ingestion | None = None
+                 ) -> tuple[Metrics, dict[str, Any] | None, dict[str, Any] | None]:
+    engine.stop = anyio.Event()
+    loop = asyncio.get_running_loop()
+    interrupts = 0
+
+    def on_sigint() -> None:
+        nonlocal interrupts
+        interrupts += 1
+        engine.stop.set()  # type: ignore[union-attr]
+        if interrupts == 1:
+            print("\nstopping: no new respondents; waiting for those in flight (Ctrl-C again to cancel them)",
+                  file=sys.stderr, flush=True)
+        else:
+            scope.cancel()
+
+    total = sc.load.respondents if sc.load.kind == "closed" else int(sc.load.arrival_rate * sc.load.duration_s)
+    report: dict[str, Any] | None = None
+    async with contextlib.AsyncExitStack() as stack:
+        if panel is not None:
+            await stack.enter_async_context(panel)
+            used = [sc.survey_id] + sorted({p.survey_id for p in sc.personas if p.survey_id != sc.survey_id})
+            await panel.set_up(f"{sc.name} (seed {sc.seed})", url, used)
+        with anyio.CancelScope() as scope:
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+            try:
+                if ingestion is not None:  # after the panel's quotas exist, before any live respondent
+                    await ingestion.run(url, engine.metrics, stop=engine.stop)
+                async with anyio.create_task_group() as tg:
+                    progress = anyio.CancelScope()
+
+                    async def show() -> None:
+                        with progress:
+                            await show_progress(engine.progress, total, sc.load.duration_s)
+
+                    tg.start_soon(show)
+                    if panel is not None:
+                        tg.start_soon(panel.send_all)
+                    await engine.run()
+                    if panel is not None:
+                        panel.finish_sending()  # the senders drain the queue, then end
+                    progress.cancel()
+            finally:
+                loop.remove_signal_handler(signal.SIGINT)
+        if panel is not None:
+            log.flush()
+            reconciliation = await panel.reconcile(log.path)
+            report = {"callbacks": panel.summary(), "reconciliation": reconciliation}
+    data_check = None
+    if check_data:
+        log.flush()
+        data_check = await read_back(sc, url, log.path)
+    if sc.faults:  # the platform's own count of what it injected (resets carry no tag)
+        engine.platform_faults = await fault_journal(url)
+    return engine.metrics, report, data_check

@@ -1,0 +1,57 @@
+"""Evaluate a scenario's thresholds and checks against a run summary. Pure: dict in, list out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loadtest.scenario.file import Thresholds
+
+__all__ = ["evaluate"]
+
+
+def evaluate(th: Thresholds, summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """One entry per threshold: name, limit, value, passed. Persona checks always count: a
+    respondent with an unexpected outcome or a failed check fails the run unless `unexpected`
+    allows some."""
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, limit: Any, value: Any, passed: bool) -> None:
+        out.append({"name": name, "limit": limit, "value": value, "passed": bool(passed)})
+
+    requests = summary["requests"]
+    for key, limits in (("p95_ms", th.p95_ms), ("p99_ms", th.p99_ms)):
+        for step, limit in limits.items():
+            value = requests.get(step, {}).get(key)
+            add(f"{step}.{key}", limit, value, value is not None and value <= limit)
+    total = sum(s["count"] for s in requests.values())
+    failed = sum(s["failures"] for s in requests.values())
+    ratio = round(failed / total, 6) if total else 0.0
+    if th.error_ratio is not None:
+        add("error_ratio", th.error_ratio, ratio, ratio <= th.error_ratio)
+    allowed = th.unexpected if th.unexpected is not None else 0
+    add("unexpected_respondents", allowed, summary["unexpected"], summary["unexpected"] <= allowed)
+    if th.dropped_arrivals is not None:
+        dropped = summary.get("dropped_arrivals", 0)
+        add("dropped_arrivals", th.dropped_arrivals, dropped, dropped <= th.dropped_arrivals)
+    rec = summary.get("reconciliation")
+    if rec is not None:
+        problems = sum(rec.get("problems", {}).values())
+        add("panel_reconciliation", 0, problems, rec.get("passed", False))
+    check = summary.get("data_check")
+    if check is not None:  # every completed respondent's stored answers equal what it sent
+        problems = sum(check.get("problems", {}).values())
+        add("data_check", 0, problems, check.get("passed", False))
+    ingest = summary.get("ingest")
+    if ingest:  # every item of every [[ingest]] step created: a refusal fails the run
+        missing = sum(step["count"] - step["created"] for step in ingest)
+        add("ingest", 0, missing, all(step["passed"] for step in ingest))
+    # Shares are of respondents that reached an outcome: those cut off by the end of the run
+    # (`incomplete`, many in a short Locust -t run) say nothing about the survey's funnel.
+    respondents = (summary["respondents"] - summary["outcomes"].get("incomplete", 0)) or 1
+    for outcome, (low, high) in th.outcome_share.items():
+        share = round(summary["outcomes"].get(outcome, 0) / respondents, 6)
+        if low is not None:
+            add(f"outcome_share.{outcome}.min", low, share, share >= low)
+        if high is not None:
+            add(f"outcome_share.{outcome}.max", high, share, share <= high)
+    return out
