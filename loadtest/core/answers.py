@@ -58,6 +58,12 @@ def chosen_ids(q: Question, form: dict[str, Any]) -> set[str]:
     return set()
 
 
+def _date_prefixes(q: Question) -> dict[str, str]:
+    """A date question's part -> form key prefix: formParam.partPrefixes where given, else the defaults."""
+    given = q.form.rules.get("partPrefixes")
+    return given if isinstance(given, dict) else DEFAULT_DATE_PARTS
+
+
 def _num(rules: dict[str, Any], key: str, default: float) -> float:
     value = rules.get(key)
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
@@ -98,26 +104,26 @@ class Answerer:
             if len(q.rows) > 1 and len(columns) > 1 and len(set(picks)) == 1:
                 # A random grid can come out straight-lined; a non-straightliner never does.
                 picks[-1] = rng.choice([c for c in columns if c != picks[0]])
-            return {f"u_{row.id}": pick for row, pick in zip(q.rows, picks)}
+            return {f"u_{row.id}": pick for row, pick in zip(q.rows, picks, strict=True)}
         if kind == "text":
             low = int(_num(rules, "minLength", 0))
             high = int(_num(rules, "maxLength", max(low, 120)))
             return {f"t_{q.answers[0].id}": self.text(max(low, 1), max(high, 1))}
         if kind == "numeric":
-            low, high = _num(rules, "min", 0), _num(rules, "max", max(_num(rules, "min", 0), 100))
+            least, most = _num(rules, "min", 0), _num(rules, "max", max(_num(rules, "min", 0), 100))
             if rules.get("integer"):
-                value = str(rng.randint(int(-(-low // 1)), int(high // 1)))
+                value = str(rng.randint(int(-(-least // 1)), int(most // 1)))
             else:
-                value = f"{rng.uniform(low, high):.1f}"
-                value = value if low <= float(value) <= high else str(low)
+                value = f"{rng.uniform(least, most):.1f}"
+                value = value if least <= float(value) <= most else str(least)
             return {f"t_{q.answers[0].id}": value}
         if kind == "rank":
             ranks = list(range(1, len(q.answers) + 1))
             rng.shuffle(ranks)
-            return {f"r_{a.id}": str(r) for a, r in zip(q.answers, ranks)}
+            return {f"r_{a.id}": str(r) for a, r in zip(q.answers, ranks, strict=True)}
         if kind == "sum":
-            return {f"s_{a.id}": str(v) for a, v in zip(q.answers, self._split(int(_num(rules, "total", 100)),
-                                                                               len(q.answers)))}
+            shares = self._split(int(_num(rules, "total", 100)), len(q.answers))
+            return {f"s_{a.id}": str(v) for a, v in zip(q.answers, shares, strict=True)}
         return self._date(q)
 
     def _other(self, q: Question, picks: list[str]) -> dict[str, Any]:
@@ -126,11 +132,11 @@ class Answerer:
 
     def _split(self, total: int, parts: int) -> list[int]:
         cuts = sorted(self.rng.randint(0, total) for _ in range(parts - 1))
-        return [b - a for a, b in zip([0, *cuts], [*cuts, total])]
+        return [b - a for a, b in zip([0, *cuts], [*cuts, total], strict=True)]
 
     def _date(self, q: Question) -> dict[str, Any]:
         rules = q.form.rules
-        parts = rules.get("partPrefixes") if isinstance(rules.get("partPrefixes"), dict) else DEFAULT_DATE_PARTS
+        parts = _date_prefixes(q)
         year = self.rng.randint(int(_num(rules, "minYear", 1950)), int(_num(rules, "maxYear", 2000)))
         month = self.rng.randint(1, 12)
         day = self.rng.randint(1, calendar.monthrange(year, month)[1])
@@ -181,10 +187,10 @@ def echo_mismatches(q: Question, form: dict[str, Any]) -> list[str]:
             if sent_value is not None and a.value != sent_value:
                 out.append(f"question {q.id} answer {a.id}: sent {sent_value!r}, shown {a.value!r}")
     elif kind == "date":
-        parts = q.form.rules.get("partPrefixes") if isinstance(q.form.rules.get("partPrefixes"), dict) else DEFAULT_DATE_PARTS
-        sent = {part: form.get(f"{parts.get(part, DEFAULT_DATE_PARTS[part])}{q.id}") for part in DEFAULT_DATE_PARTS}
-        if any(v is not None for v in sent.values()) and q.value != sent:
-            out.append(f"question {q.id}: sent date {sent}, shown {q.value!r}")
+        parts = _date_prefixes(q)
+        posted = {part: form.get(f"{parts.get(part, DEFAULT_DATE_PARTS[part])}{q.id}") for part in DEFAULT_DATE_PARTS}
+        if any(v is not None for v in posted.values()) and q.value != posted:
+            out.append(f"question {q.id}: sent date {posted}, shown {q.value!r}")
     return out
 
 
@@ -200,5 +206,5 @@ def keys_of(q: Question) -> set[str]:
         return {f"t_{q.answers[0].id}"}
     if kind in ("rank", "sum"):
         return {f"{q.form.prefix}{a.id}" for a in q.answers}
-    parts = q.form.rules.get("partPrefixes") if isinstance(q.form.rules.get("partPrefixes"), dict) else DEFAULT_DATE_PARTS
+    parts = _date_prefixes(q)
     return {f"{parts.get(p, DEFAULT_DATE_PARTS[p])}{q.id}" for p in DEFAULT_DATE_PARTS}

@@ -11,8 +11,15 @@ lognormvariate, shuffle, ...) are `random.Random`'s own, borrowed: they only cal
 from __future__ import annotations
 
 import random as _stdlib_random
+from collections.abc import Iterable, MutableSequence, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsLenAndGetItem
 
 __all__ = ["RespondentRandom"]
+
+_T = TypeVar("_T")
 
 _MASK64 = (1 << 64) - 1
 
@@ -71,20 +78,42 @@ class RespondentRandom:
             raise ValueError(f"empty range for randint({a}, {b})")
         return a + self._randbelow(b - a + 1)
 
-    randrange = _stdlib_random.Random.randrange
-    choice = _stdlib_random.Random.choice
-    choices = _stdlib_random.Random.choices
-    sample = _stdlib_random.Random.sample
-    shuffle = _stdlib_random.Random.shuffle
-    randbytes = _stdlib_random.Random.randbytes
-    uniform = _stdlib_random.Random.uniform
-    triangular = _stdlib_random.Random.triangular
-    gauss = _stdlib_random.Random.gauss
-    normalvariate = _stdlib_random.Random.normalvariate
-    lognormvariate = _stdlib_random.Random.lognormvariate
-    expovariate = _stdlib_random.Random.expovariate
-    gammavariate = _stdlib_random.Random.gammavariate
-    betavariate = _stdlib_random.Random.betavariate
-    paretovariate = _stdlib_random.Random.paretovariate
-    weibullvariate = _stdlib_random.Random.weibullvariate
-    vonmisesvariate = _stdlib_random.Random.vonmisesvariate
+    if TYPE_CHECKING:
+        # The borrowed methods, typed as called on a RespondentRandom: typeshed types them on
+        # random.Random, which this class is not (typeshed's signatures for Python 3.11).
+        def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int: ...
+        def choice(self, seq: SupportsLenAndGetItem[_T]) -> _T: ...
+        def choices(self, population: SupportsLenAndGetItem[_T], weights: Sequence[float] | None = None, *,
+                    cum_weights: Sequence[float] | None = None, k: int = 1) -> list[_T]: ...
+        def sample(self, population: Sequence[_T], k: int, *, counts: Iterable[int] | None = None) -> list[_T]: ...
+        def shuffle(self, x: MutableSequence[Any]) -> None: ...
+        def randbytes(self, n: int) -> bytes: ...
+        def uniform(self, a: float, b: float) -> float: ...
+        def triangular(self, low: float = 0.0, high: float = 1.0, mode: float | None = None) -> float: ...
+        def gauss(self, mu: float = 0.0, sigma: float = 1.0) -> float: ...
+        def normalvariate(self, mu: float = 0.0, sigma: float = 1.0) -> float: ...
+        def lognormvariate(self, mu: float, sigma: float) -> float: ...
+        def expovariate(self, lambd: float) -> float: ...
+        def gammavariate(self, alpha: float, beta: float) -> float: ...
+        def betavariate(self, alpha: float, beta: float) -> float: ...
+        def paretovariate(self, alpha: float) -> float: ...
+        def weibullvariate(self, alpha: float, beta: float) -> float: ...
+        def vonmisesvariate(self, mu: float, kappa: float) -> float: ...
+    else:
+        randrange = _stdlib_random.Random.randrange
+        choice = _stdlib_random.Random.choice
+        choices = _stdlib_random.Random.choices
+        sample = _stdlib_random.Random.sample
+        shuffle = _stdlib_random.Random.shuffle
+        randbytes = _stdlib_random.Random.randbytes
+        uniform = _stdlib_random.Random.uniform
+        triangular = _stdlib_random.Random.triangular
+        gauss = _stdlib_random.Random.gauss
+        normalvariate = _stdlib_random.Random.normalvariate
+        lognormvariate = _stdlib_random.Random.lognormvariate
+        expovariate = _stdlib_random.Random.expovariate
+        gammavariate = _stdlib_random.Random.gammavariate
+        betavariate = _stdlib_random.Random.betavariate
+        paretovariate = _stdlib_random.Random.paretovariate
+        weibullvariate = _stdlib_random.Random.weibullvariate
+        vonmisesvariate = _stdlib_random.Random.vonmisesvariate
