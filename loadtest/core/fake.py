@@ -8,9 +8,12 @@ depend only on (scenario seed, respondent index).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from loadtest.core.rng import RespondentRandom
+
+if TYPE_CHECKING:
+    from faker import Faker
 
 __all__ = ["LOCALES", "FakeText", "warm_up"]
 
@@ -19,10 +22,10 @@ LOCALES = {
     "en": "en_US", "de": "de_DE", "fr": "fr_FR", "es": "es_ES", "it": "it_IT", "nl": "nl_NL",
     "pt": "pt_PT", "pl": "pl_PL", "sv": "sv_SE", "da": "da_DK", "ja": "ja_JP", "zh": "zh_CN",
 }
-_fakers: dict[str, Any] = {}
+_fakers: dict[str, Faker] = {}
 
 
-def _faker(locale: str) -> Any:
+def _faker(locale: str) -> Faker:
     fake = _fakers.get(locale)
     if fake is None:
         from faker import Faker  # imported lazily: it takes a while and only text answers need it
