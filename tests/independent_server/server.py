@@ -48,10 +48,12 @@ class Connections:
         self.open[writer] = asyncio.current_task()
 
     async def closed(self, writer: asyncio.StreamWriter) -> None:
-        self.open.pop(writer, None)
-        writer.close()
-        with contextlib.suppress(Exception):
-            await writer.wait_closed()
+        try:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+        finally:
+            self.open.pop(writer, None)  # only now: close_all waits for the task until here
 
     async def close_all(self) -> None:
         tasks = [t for t in self.open.values() if t is not None]
