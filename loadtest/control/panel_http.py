@@ -84,11 +84,13 @@ class PanelHttp:
             self.io = AsyncioPanelIO(self.timeout_s, self.transport)
 
     async def __aenter__(self) -> PanelHttp:
-        await self.io.open()  # type: ignore[union-attr]
+        assert self.io is not None  # __post_init__ sets it
+        await self.io.open()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.io.close()  # type: ignore[union-attr]
+        assert self.io is not None
+        await self.io.close()
 
     async def request(self, method: str, url: str, headers: dict[str, str], body: bytes,
                       landed: Callable[[], Awaitable[bool]] | None = None) -> tuple[httpx.Response | None, int]:

@@ -117,7 +117,8 @@ class PanelSession:
                     break
                 except DiyError as exc:
                     error = str(exc)
-                    await self.http.io.sleep(0.2 * 2 ** attempt)  # type: ignore[union-attr]  (gevent too)
+                    assert self.http.io is not None  # PanelHttp sets it: asyncio, or gevent under Locust
+                    await self.http.io.sleep(0.2 * 2 ** attempt)
             else:
                 return {"passed": False, "error": error, "mismatches": [], "problems": {"unlisted": 1}}
         lines = [orjson.loads(line) for line in respondents_file.read_bytes().splitlines() if line.strip()]

@@ -8,7 +8,7 @@ from pathlib import Path
 __all__ = ["add_parser", "main"]
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = sub.add_parser("run", help="run a scenario with the anyio engine (headless) and write reports/<run-id>/")
     run.add_argument("scenario", type=Path, metavar="SCENARIO")
     run.add_argument("--target", default=None, metavar="URL",

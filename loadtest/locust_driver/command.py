@@ -66,7 +66,7 @@ def run_locust(scenario: Path, rest: list[str]) -> int:
         raise BadInput(str(exc)) from None
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     loc = sub.add_parser("locust", help="run a scenario with Locust (web UI by default; options pass through)",
                          prefix_chars="+")
     loc.add_argument("scenario", type=Path, metavar="SCENARIO")

@@ -33,7 +33,7 @@ def run_to_completion(coro: Coroutine[Any, Any, T]) -> T:
     try:
         coro.send(None)
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return done.value
     coro.close()
     raise RuntimeError("a panel coroutine suspended: under Locust only gevent-blocking awaitables may be used")
 

@@ -19,7 +19,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import gevent
 from locust import events
@@ -73,7 +73,7 @@ def _options(parser: Any) -> None:
                        include_in_web_ui=False)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     print(message, file=sys.stderr)
     sys.exit(2)
 
@@ -112,8 +112,8 @@ def _init(environment: Any, **_: Any) -> None:
     )
     _process["config"] = RespondentUser.config = cfg
     if environment.web_ui is not None:
-        install_tabs(environment.web_ui, lambda: _current().funnel() if _current() else [],
-                     lambda: _current().limit_rows() if _current() else [])
+        install_tabs(environment.web_ui, lambda: run.funnel() if (run := _current()) else [],
+                     lambda: run.limit_rows() if (run := _current()) else [])
     if role == "master":
         runner.register_message(MSG_FINAL, _on_final)
     if role == "worker":

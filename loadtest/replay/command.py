@@ -175,7 +175,7 @@ def replay(cmd: ReplayCommand, out: IO[str] = sys.stdout) -> int:
     return 0 if all(r.identical for r in results) else 3
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rp = sub.add_parser("replay", help="walk recorded respondents again against a target, diff the replies")
     rp.add_argument("recording", type=Path, metavar="RECORDING", help="a file from `loadtest run --record`")
     rp.add_argument("--target", default=None, metavar="URL",

@@ -43,7 +43,7 @@ def throughput_over_time(rows: list[dict[str, Any]]) -> go.Figure:
     for step, points in sorted(by_step.items()):
         fig.add_trace(go.Scatter(x=[p["second"] for p in points], y=[p["requests"] for p in points],
                                  stackgroup="requests", name=step))
-    failures = defaultdict(int)
+    failures: defaultdict[int, int] = defaultdict(int)
     for r in rows:
         failures[r["second"]] += r["failures"]
     if any(failures.values()):

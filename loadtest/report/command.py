@@ -29,7 +29,7 @@ def report_command(run_dir: Path, baseline: Path | None, out: Any = sys.stdout) 
     return 0 if comparison["passed"] else 3
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rep = sub.add_parser("report", help="re-render a run folder's report; compare it with a baseline run")
     rep.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     rep.add_argument("--baseline", type=Path, default=None, metavar="RUN_DIR",

@@ -1,7 +1,7 @@
 """report.html: one self-contained file (plotly's JavaScript inlined, so it opens offline) with
-the verdict, the threshold table, latency over time and its distribution per step, throughput,
-limits against their targets, the outcome funnel per persona, the panel reconciliation, the
-data read-back, the ingestion steps and, when there is one, the comparison with a baseline."""
+the verdict, the threshold table, the most frequent errors, latency over time and its
+distribution per step, throughput, limits against their targets, the outcome funnel per persona,
+the panel reconciliation, the data read-back, the ingestion steps and, when there is one, the comparison with a baseline."""
 
 from __future__ import annotations
 
@@ -96,6 +96,14 @@ def _ingest_table(steps: list[dict[str, Any]]) -> str:
                    "first problem"], rows, [not s["passed"] for s in steps])
 
 
+def _errors_table(errors: list[dict[str, Any]], distinct: int) -> str:
+    note = f'<p class="muted">the {len(errors)} most frequent of {distinct}</p>' if distinct > len(errors) else ""
+    return note + _table(["count", "kind", "step", "blame", "message", "first respondent (index, seed)"],
+                         [[e["count"], e["kind"], e["step"] or "-", e["blame"], e["message"],
+                           f"#{e['first_index']}, seed {e['first_seed']}"] for e in errors],
+                         [e["kind"] == "error" for e in errors])
+
+
 def render_html(summary: dict[str, Any], rows: list[dict[str, Any]], comparison: dict[str, Any] | None = None) -> str:
     s = summary
     verdict = "passed" if s.get("passed") else "failed"
@@ -110,6 +118,8 @@ def render_html(summary: dict[str, Any], rows: list[dict[str, Any]], comparison:
              f"{html.escape(str(s.get('target')))} &middot; seed {s.get('seed')} &middot; driver {s.get('driver', 'engine')}"
              f" &middot; {html.escape(str(s.get('run_dir', '')))}</p>",
              "<h2>Thresholds</h2>", thresholds, "<h2>Requests</h2>", steps]
+    if s.get("errors"):
+        parts += ["<h2>Errors</h2>", _errors_table(s["errors"], s.get("errors_distinct", len(s["errors"])))]
     if s.get("ingest"):  # [[ingest]] steps, before the live run
         parts += ["<h2>Ingestion</h2>", _ingest_table(s["ingest"])]
     if rows:
@@ -125,10 +135,10 @@ def render_html(summary: dict[str, Any], rows: list[dict[str, Any]], comparison:
         cb = s["callbacks"]
         parts += ["<h2>Panel callbacks</h2>", _table(["", ""], [[k, v] for k, v in cb.items() if not isinstance(v, dict)])]
     if s.get("injected_faults") or s.get("platform_faults") or s.get("recoveries"):
-        rows = [[f"met by respondents: {k}", v] for k, v in (s.get("injected_faults") or {}).items()]
-        rows += [[f"injected by the platform: {k}", v] for k, v in (s.get("platform_faults") or {}).items()]
-        rows += [[f"recovered: {k}", v] for k, v in (s.get("recoveries") or {}).items()]
-        parts += ["<h2>Faults and recoveries</h2>", _table(["", "count"], rows)]
+        faults = [[f"met by respondents: {k}", v] for k, v in (s.get("injected_faults") or {}).items()]
+        faults += [[f"injected by the platform: {k}", v] for k, v in (s.get("platform_faults") or {}).items()]
+        faults += [[f"recovered: {k}", v] for k, v in (s.get("recoveries") or {}).items()]
+        parts += ["<h2>Faults and recoveries</h2>", _table(["", "count"], faults)]
     parts.append(_result_section("Panel reconciliation", s.get("reconciliation"), "mismatches"))
     parts.append(_result_section("Data read-back", s.get("data_check"), "mismatches"))
     parts.append(_comparison(comparison))

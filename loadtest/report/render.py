@@ -32,7 +32,7 @@ def write_run_files(run_dir: Path, summary: dict[str, Any], rows: list[dict[str,
 def _summary(run_dir: Path) -> dict[str, Any]:
     path = run_dir / "summary.json"
     try:
-        return orjson.loads(path.read_bytes())  # type: ignore[no-any-return]
+        return orjson.loads(path.read_bytes())
     except OSError as exc:
         raise ReportInputError(f"{path}: expected a run folder's summary.json ({exc.strerror})") from None
     except orjson.JSONDecodeError as exc:

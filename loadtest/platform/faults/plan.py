@@ -101,9 +101,9 @@ class FaultPlan:
                 break
             roll -= p
         delay = _latency(rules, rng)
-        for kind in (before, after):
-            if kind:
-                self.journal[(endpoint, kind)] += 1
+        for injected in (before, after):
+            if injected:
+                self.journal[(endpoint, injected)] += 1
         if delay > 0:
             self.journal[(endpoint, "latency")] += 1
         return Decision(before, after, delay)

@@ -45,9 +45,10 @@ class ConnectionFaults:
     refuse: float = 0.0
     hang_s: float = 30.0
     slow_close_s: float = 2.0
-    journal: Counter[str] = field(default_factory=Counter)
-    _requests: int = 0
-    _connections: int = 0
+    # What the proxy has done so far: state, not settings, so not constructor arguments.
+    journal: Counter[str] = field(default_factory=Counter, init=False)
+    _requests: int = field(default=0, init=False)
+    _connections: int = field(default=0, init=False)
 
     def next_request(self) -> str | None:
         n, self._requests = self._requests, self._requests + 1

@@ -40,7 +40,7 @@ class Finality:
 
 def _finality(survey: Survey, index: int) -> Finality:
     current = {q.id for q in survey.pages[index].questions}
-    conditions = []
+    conditions: list[tuple[Question, frozenset[int]]] = []
     for later in survey.pages[index + 1 :]:
         cond = later.show_if
         if cond is None or cond.question in current:

@@ -37,8 +37,9 @@ def _float(value: Any) -> float:
 def response_object(survey: Survey, row: ResponseRow, payload: dict[str, Any], now: float, taken: int
                     ) -> dict[str, Any]:
     moment = datetime.datetime.fromtimestamp(now, tz=datetime.UTC)
-    location = payload.get("location") if isinstance(payload.get("location"), dict) else {}
-    custom = payload.get("customVariables") if isinstance(payload.get("customVariables"), dict) else {}
+    given_location, given_custom = payload.get("location"), payload.get("customVariables")
+    location = given_location if isinstance(given_location, dict) else {}
+    custom = given_custom if isinstance(given_custom, dict) else {}
 
     def text(key: str, default: str = "") -> str:
         value = payload.get(key)

@@ -96,7 +96,8 @@ class PanelStore:
         return DiyQuota(row[0], row[1], orjson.loads(row[2])) if row else None
 
     def quotas(self, survey_id: str | None = None) -> list[DiyQuota]:
-        sql, args = "SELECT id, survey_id, body FROM diy_quotas", ()
+        sql = "SELECT id, survey_id, body FROM diy_quotas"
+        args: tuple[str, ...] = ()
         if survey_id is not None:
             sql, args = sql + " WHERE survey_id = ?", (survey_id,)
         return [DiyQuota(r[0], r[1], orjson.loads(r[2])) for r in self._db.execute(sql + " ORDER BY created, id", args)]
@@ -109,7 +110,8 @@ class PanelStore:
         """Record a panel result. A repeat for a recorded transaction is counted (and flagged when
         its result differs), never recorded twice. Returns True for a first recording."""
         cur = self._db.execute(
-            "INSERT OR IGNORE INTO panel_results (transaction_id, result, reason, via, received) VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO panel_results (transaction_id, result, reason, via, received)"
+            " VALUES (?, ?, ?, ?, ?)",
             (transaction_id, result, reason, via, now),
         )
         if cur.rowcount == 1:
