@@ -3,6 +3,7 @@ line naming the file, the key and what was expected: `f.toml: pages[1].id: expec
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 __all__ = ["MISSING", "TomlError", "TomlReader"]
@@ -100,7 +101,9 @@ class TomlReader:
             raise self.fail(key, f"one of {', '.join(choices)} (got {value!r})")
         return value
 
-    def text(self, key: str, languages: tuple[str, ...], default: Any = MISSING) -> dict[str, str]:
+    # From here on `str` in this class body is the method above; annotations say builtins.str.
+    def text(self, key: builtins.str, languages: tuple[builtins.str, ...],
+             default: Any = MISSING) -> dict[builtins.str, builtins.str]:
         """A text is a string (same in every language) or a table with one string per language."""
         value = self._get(key, default)
         if isinstance(value, str):
@@ -112,7 +115,7 @@ class TomlReader:
             return {lang: value[lang] for lang in languages}
         raise self.fail(key, f"a string or a table of language = string (got {value!r})")
 
-    def ints(self, key: str, default: Any = MISSING) -> Any:
+    def ints(self, key: builtins.str, default: Any = MISSING) -> Any:
         value = self._get(key, default)
         if value is default and default is not MISSING:
             return value

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["add_parser", "main"]
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     mock = sub.add_parser("mock", help="serve the reference survey platform")
     mock.add_argument("--survey", action="append", default=[], metavar="FILE",
                       help="survey TOML (repeatable; default: every scenarios/surveys/*.toml here)")

@@ -244,11 +244,11 @@ class DataWrites:
                 self.store.save(row)
                 self.users.set(rid, users)
             for rid in plan.deleted:
-                row = self.store.load(rid)
-                assert row is not None
-                self.store.delete(row)
+                stored = self.store.load(rid)
+                assert stored is not None
+                self.store.delete(stored)
                 self.users.delete(rid)
-                plan.rows[rid] = (row, {})
+                plan.rows[rid] = (stored, {})
         for rid in (*plan.updated, *plan.deleted):
             self.sessions.forget(plan.rows[rid][0])  # a live respondent is rebuilt from the database
         return ids

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from loadtest.survey.model import Page, Question
 
@@ -45,7 +45,7 @@ def chosen_answers(question: Question, values: dict[str, Any]) -> set[int]:
     return set()
 
 
-def _is_str(value: Any) -> bool:
+def _is_str(value: Any) -> TypeGuard[str]:
     return isinstance(value, str)
 
 
@@ -159,7 +159,7 @@ def _grid(q: Question, body: dict[str, Any], values: dict[str, Any]) -> str | No
 
 
 def _date(q: Question, body: dict[str, Any], values: dict[str, Any]) -> str | None:
-    raw = {part: body.get(f"{prefix}{q.id}") for part, prefix in DATE_PARTS}
+    raw: dict[str, Any] = {part: body.get(f"{prefix}{q.id}") for part, prefix in DATE_PARTS}
     if all(v is None or v == "" for v in raw.values()):
         return REQUIRED if q.required else None
     if not all(_is_str(v) and v.isdecimal() for v in raw.values()):
@@ -175,7 +175,7 @@ def _date(q: Question, body: dict[str, Any], values: dict[str, Any]) -> str | No
 
 
 def _rank(q: Question, body: dict[str, Any], values: dict[str, Any]) -> str | None:
-    raw = {f"r_{a.id}": body.get(f"r_{a.id}") for a in q.answers}
+    raw: dict[str, Any] = {f"r_{a.id}": body.get(f"r_{a.id}") for a in q.answers}
     if all(v is None or v == "" for v in raw.values()):
         return REQUIRED if q.required else None
     n = len(q.answers)
@@ -188,7 +188,7 @@ def _rank(q: Question, body: dict[str, Any], values: dict[str, Any]) -> str | No
 
 
 def _sum(q: Question, body: dict[str, Any], values: dict[str, Any]) -> str | None:
-    raw = {f"s_{a.id}": body.get(f"s_{a.id}") for a in q.answers}
+    raw: dict[str, Any] = {f"s_{a.id}": body.get(f"s_{a.id}") for a in q.answers}
     if all(v is None or v == "" for v in raw.values()):
         return REQUIRED if q.required else None
     if not all(_is_str(v) and v.isdecimal() for v in raw.values()):
