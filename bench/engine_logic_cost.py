@@ -66,7 +66,7 @@ def record(url: str) -> list[tuple[int, dict[str, str], bytes]]:
 
 
 class ReplayTransport:
-    """Stands in for loadtest.transport.http.Transport: reply k of the recording for the k-th
+    """Stands in for loadtest.transport.http.HttpTransport: reply k of the recording for the k-th
     request of a respondent, told apart by the token it echoes ("r1", "r2", ...)."""
 
     replies: ClassVar[list[tuple[int, dict[str, str], bytes]]] = []

@@ -164,7 +164,7 @@ def measure(engines: list[Engine], args: argparse.Namespace) -> list[dict]:
     last = [e.sample() for e in engines]
     t1 = time.monotonic()
     rows = []
-    for e, (cpu0, req0), (cpu1, req1) in zip(engines, first, last):
+    for e, (cpu0, req0), (cpu1, req1) in zip(engines, first, last, strict=True):
         served = req1 - req0
         rows.append({"size": e.size, "walking": e.walking, "requests": served, "req_s": served / (t1 - t0),
                      "cpu_us": (cpu1 - cpu0) / max(served, 1) * 1e6,
@@ -177,10 +177,10 @@ def connection_cost(url: str, n: int = 400) -> float:
     """RSS KB of one pooled connection of the engine's transport (Connection, httptools parser,
     asyncio transport, socket object), opened by n requests at once; kernel buffers not included."""
     from loadtest.core.flow import Request
-    from loadtest.transport.http import Transport
+    from loadtest.transport.http import HttpTransport
 
     async def run() -> float:
-        transport = Transport(url, max_connections=n)
+        transport = HttpTransport(url, max_connections=n)
         request = Request(step="stats", method="GET", url="/__admin/stats", headers=())
         await transport.send(request)  # first-use costs before the baseline
         before = rss_kb(os.getpid())

@@ -9,3 +9,4 @@ class QuotaChaser(Persona):
     expects = frozenset({"survey_complete", "quota_full"})
     requires = ("answers",)
     think = Uniform(0.3, 0.7)
+    needs_target_rules = ("a quota cell on the pinned answer (else every chaser completes)",)

@@ -10,12 +10,15 @@ class Returner(Persona):
     think = Uniform(0.3, 0.7)
     returned = False
 
-    @rule(status="survey_complete", when=lambda self, page: not self.returned)
+    def not_back_yet(self, page: PageReply) -> bool:
+        return not self.returned
+
+    @rule(status="survey_complete", when="not_back_yet")
     def come_back(self, page: PageReply) -> Move:
         self.returned = True
         return Take(query={"transaction_id": self.r.transaction_id}, fresh=True, think_s=self.think.sample(self.rng))
 
-    @rule(status="already_completed", when=lambda self, page: not self.returned)
+    @rule(status="already_completed", when="not_back_yet")
     def never_completed(self, page: PageReply) -> None:
         self.fail_check("returner_not_completed", "already_completed before ever completing")
         return None

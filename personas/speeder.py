@@ -7,6 +7,7 @@ class Speeder(Persona):
     name = "speeder"
     expects = frozenset({"terminated"})
     think = Fixed(0.0)
+    needs_target_rules = ("a speeder quality rule (terminates respondents who answer too fast)",)
 
     def expected(self, outcome: str) -> bool:
         # Waiting out a lost reply (fault injection, a restarting platform) makes it slow enough

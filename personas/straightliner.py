@@ -7,6 +7,7 @@ class Straightliner(Persona):
     name = "straightliner"
     expects = frozenset({"terminated"})
     think = Uniform(0.2, 0.5)
+    needs_target_rules = ("a straight-lining quality rule on a grid question",)
 
     @rule(status="success")
     def answer_page(self, page: PageReply) -> Move:

@@ -10,12 +10,13 @@ class ValidationFixer(Persona):
     think = Uniform(0.3, 0.7)
     broke: frozenset[int] | None = None  # question ids answered invalidly, until the errors come back
 
-    def move_lost(self, move: str, page_status: str) -> None:
-        if move == "submit" and self.broke:  # the broken answers never reached the platform: break them again
-            self.broke = None
-        super().move_lost(move, page_status)
+    def nothing_broken_yet(self, page: PageReply) -> bool:
+        return self.broke is None
 
-    @rule(status="success", when=lambda self, page: self.broke is None)
+    def broke_some(self, page: PageReply) -> bool:
+        return bool(self.broke)
+
+    @rule(status="success", when="nothing_broken_yet")
     def break_rules(self, page: PageReply) -> Move | None:
         form = self.fill(page)
         broken = []
@@ -30,7 +31,7 @@ class ValidationFixer(Persona):
         self.broke = frozenset(broken)
         return self.submit(form, page)
 
-    @rule(status="validation_errors", when=lambda self, page: bool(self.broke))
+    @rule(status="validation_errors", when="broke_some")
     def fix(self, page: PageReply) -> Move:
         named = frozenset(qid for qid, _ in page.validation_errors if qid is not None)
         if named != self.broke:

@@ -1,308 +1,366 @@
 """RespondentFlow: one respondent's walk through the respondent API, as a sans-IO state machine.
 
 Theory of operation. The driver asks the flow for a request, performs it, and feeds the reply
-back; the flow answers with events and the next request (None when the respondent is done).
-No sockets, no clocks: think time travels on the request as `think_s` for the driver to honour.
+back (`receive`), or says it got none (`lost`: reset, timeout, cut body) or that it must stop
+(`cut_off`: the run ended). The flow answers with events and the next request, None when the
+respondent is done. No sockets, no clocks: waiting (think time, back-off, Retry-After) travels
+on the request as `think_s` for the driver to honour. TRANSITIONS below is the whole machine:
 
-    state      input                              -> next state   (request sent)
-    NEW        start()                            -> WAITING      take
-    WAITING    reply, persona moves Take/Submit/Back -> WAITING   take / submit-page / previous-page
-    WAITING    reply, terminal, redirect allowed  -> FOLLOWING    GET redirectUrl (allow-listed host)
-    WAITING    reply, terminal / Abandon          -> DONE
-    WAITING    reply, no rule, not terminal       -> DONE         (PersonaStuck: script failure)
-    WAITING    reply breaks the API contract      -> DONE         (ServerContractError)
-    FOLLOWING  any reply                          -> DONE
-    WAITING    lost(error), no session yet        -> WAITING      take again (nothing to repeat twice)
-    WAITING    lost(error), a session             -> WAITING      take with the token ("resume")
-    any        lost(error), recoveries used up    -> DONE         (error typed by blame)
-    any        fail(error) (transport, timeout)   -> DONE         (error typed by blame)
+    NEW        start                                  -> WAITING
+    WAITING    reply, persona moves                   -> WAITING    take / submit-page / previous-page
+    WAITING    reply 429 (target's limit)             -> WAITING    the same request, after Retry-After
+    WAITING    reply 502/503/504, or a tagged fault   -> RESUMING   as lost (below)
+    WAITING    reply, terminal, redirect allowed      -> FOLLOWING  GET redirectUrl (allow-listed host)
+    WAITING    reply, terminal / Abandon / failure    -> DONE
+    WAITING    lost, no session yet                   -> WAITING    the take again (nothing to repeat twice)
+    WAITING    lost, a session                        -> RESUMING   a take with the token
+    RESUMING   reply                                  -> as WAITING (the recovery is settled first)
+    RESUMING   reply 429 / 502-504 / lost             -> RESUMING   the resume again
+    RESUMING   lost                                   -> RESUMING   ask again
+    FOLLOWING  reply / lost / fail                    -> DONE       (the outcome stands)
+    any        lost past the limits, fail, cut_off    -> DONE       (typed by blame; cut_off: incomplete)
 
-Recovering from a lost reply. A request that got no complete reply (reset, timeout, a cut body)
-may or may not have been processed, so it is never repeated blind: a submit repeated after the
-platform took it would answer the next page with this page's form. Only the first take, before
-any session exists, is sent again (at worst the platform keeps a session that never got its
-token, which counts nowhere). Otherwise the flow asks where the respondent is: a take with the
-token ("resume", seed 000's session rebuild). A reply the platform tags as an injected fault
-(`x-loadtest-fault`: a 5xx or 429 it answered instead, or a reply it spoiled after doing the
-work: garbled, truncated, token missing or wrong) is treated as lost the same way, its token never
-adopted, and listed under `faults`. The same page back means the lost submit never
-landed, and the persona answers it again (reported as `resubmitted`; a lost previous-page that
-never landed, `back_again`); any other page means it did, and the walk goes on from there
-(`resumed`). Each recovery is in the result.
+Recovering from a lost reply. A request that got no complete reply may or may not have been
+processed, so it is never repeated blind: a submit repeated after the platform took it would
+answer the next page with this page's form. Only the first take, before any session exists, is
+sent again. Otherwise the flow asks where the respondent is: a take with the token (seed 000:
+any node rebuilds a session from it). The same page back means the lost move never landed: the
+persona's state is restored to before that move and it decides the page again (`resubmitted`,
+`back_again`); any other page means it did (`resumed`). A 502, 503 or 504 from a gateway is a
+lost reply too, and so is a reply the reference platform tags as its own injected fault.
+
+A 429 is different: the target says it did not process the request. The same request goes
+again after Retry-After (or a jittered back-off), until the respondent's wait budget is spent
+(`rate_limited`, blamed on the target). The Throttled event lets a driver pause every respondent
+of that target, so a closed model does not hammer it.
 
 Every request carries the latest `x-survey-token` the server sent (seed 000: echo it verbatim).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import orjson
 
-from loadtest.core.errors import InjectedFault, LoadtestError, PersonaStuck, ServerContractError
+from loadtest.core.errors import (
+    Blame,
+    ConfigurationError,
+    FlowUsageError,
+    InjectedFault,
+    LoadtestError,
+    PersonaStuck,
+    RateLimited,
+    RequestCapExceeded,
+    ServerContractError,
+    TransportError,
+)
+from loadtest.core.flow_values import (
+    API,
+    FAULT_HEADER,
+    CheckFailed,
+    Event,
+    ExtensionNotSeen,
+    FlowPolicy,
+    FlowTarget,
+    OutcomeReached,
+    PageShown,
+    Recovery,
+    RedirectFollowed,
+    Reply,
+    ReplyLost,
+    Request,
+    RespondentFailed,
+    RespondentResult,
+    Throttled,
+)
 from loadtest.core.page import HTTP_ERROR, TERMINAL, PageReply, excerpt, parse_reply
 from loadtest.core.persona import Abandon, Back, FailedCheck, Move, Persona, Submit, Take
+from loadtest.core.retry import backoff_s, retry_after_s
 
 __all__ = [
-    "FAULT_HEADER",
-    "CheckFailed",
-    "Event",
-    "FlowTarget",
-    "OutcomeReached",
-    "PageShown",
-    "RedirectFollowed",
-    "Reply",
-    "Request",
-    "RespondentFailed",
-    "RespondentFlow",
-    "RespondentResult",
+    "API", "FAULT_HEADER", "TRANSITIONS", "CheckFailed", "Event", "ExtensionNotSeen", "FlowPolicy", "FlowTarget",
+    "Input", "OutcomeReached", "PageShown", "Recovery", "RedirectFollowed", "Reply", "ReplyLost", "Request",
+    "RespondentFailed", "RespondentFlow", "RespondentResult", "State", "Throttled",
 ]
 
-API = "/a/api/v2/surveys"
-FAULT_HEADER = "x-loadtest-fault"  # the reference platform's tag on a fault it injected
+DEFAULT_POLICY = FlowPolicy()
+GATEWAY = frozenset({502, 503, 504})  # a gateway's answer: the request may or may not have been processed
+CONFIGURATION = {401: "the target refused the API key (check ${api_key_env})",
+                 403: "the target refused the API key for this survey (check ${api_key_env})",
+                 404: "the target has no survey {survey_id} (check survey_id)"}
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    step: str  # take | submit-page | previous-page | redirect: what reports name it by
-    method: str
-    url: str  # a path on the target, or an absolute URL (redirects)
-    headers: tuple[tuple[str, str], ...]
-    body: bytes = b""
-    think_s: float = 0.0
+class State(Enum):
+    NEW = "new"
+    WAITING = "waiting"  # a respondent-API request is out
+    RESUMING = "resuming"  # a take with the token is out, after a lost reply
+    FOLLOWING = "following"  # the outcome is reached; the allow-listed redirect is out
+    DONE = "done"
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
-    status: int
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-    elapsed_s: float = 0.0  # service time: request written -> reply complete (no connect, no queueing)
+class Input(Enum):
+    START = "start"
+    REPLY = "reply"
+    LOST = "lost"
+    FAIL = "fail"
+    CUT_OFF = "cut_off"
 
 
-@dataclass(frozen=True, slots=True)
-class FlowTarget:
-    survey_id: int
-    api_key: str | None
-    host: str = "127.0.0.1"  # the target's host, for deciding which redirects to follow
-    follow_hosts: frozenset[str] = frozenset()  # redirectUrl hosts we may send a request to
-
-
-# --- events ---------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class PageShown:
-    step: str
-    status: str
-    questions: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class OutcomeReached:
-    outcome: str
-    expected: bool
-    redirect_url: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class CheckFailed:
-    name: str
-    detail: str
-    blame: str
-
-
-@dataclass(frozen=True, slots=True)
-class RedirectFollowed:
-    url: str
-    http_status: int
-
-
-@dataclass(frozen=True, slots=True)
-class RespondentFailed:
-    blame: str
-    error: str
-    message: str
-
-
-Event = PageShown | OutcomeReached | CheckFailed | RedirectFollowed | RespondentFailed
-
-
-@dataclass(slots=True)
-class RespondentResult:
-    index: int
-    persona: str
-    seed: int
-    survey_id: int
-    transaction_id: str
-    outcome: str | None = None  # a terminal status, "abandoned", or "failed"
-    expected: bool = False
-    statuses: list[str] = field(default_factory=list)
-    pages: list[list[int]] = field(default_factory=list)  # question ids of each page shown
-    redirect_url: str | None = None
-    redirect_followed: int | None = None  # HTTP status of the followed redirect
-    checks: list[FailedCheck] = field(default_factory=list)
-    error: dict[str, str] | None = None
-    requests: int = 0
-    details: dict[str, Any] = field(default_factory=dict)  # terminateReason, quotaId of the outcome
-    # What the platform should hold for this respondent: the last form submitted for each page
-    # on its final path (going back and submitting a page again drops the pages after it).
-    answers: dict[str, Any] = field(default_factory=dict)
-    recoveries: list[dict[str, str]] = field(default_factory=list)  # {lost: step, error, how}
-    faults: list[str] = field(default_factory=list)  # injected faults this respondent met, by kind
+_ANY_LIVE = (State.NEW, State.WAITING, State.RESUMING, State.FOLLOWING)
+TRANSITIONS: dict[tuple[State, Input], frozenset[State]] = {
+    (State.NEW, Input.START): frozenset({State.WAITING}),
+    (State.WAITING, Input.REPLY): frozenset({State.WAITING, State.RESUMING, State.FOLLOWING, State.DONE}),
+    (State.WAITING, Input.LOST): frozenset({State.WAITING, State.RESUMING, State.DONE}),
+    (State.RESUMING, Input.REPLY): frozenset({State.WAITING, State.RESUMING, State.FOLLOWING, State.DONE}),
+    (State.RESUMING, Input.LOST): frozenset({State.RESUMING, State.DONE}),
+    (State.FOLLOWING, Input.REPLY): frozenset({State.DONE}),
+    (State.FOLLOWING, Input.LOST): frozenset({State.DONE}),
+    **{(s, Input.FAIL): frozenset({State.DONE}) for s in _ANY_LIVE},
+    **{(s, Input.CUT_OFF): frozenset({State.DONE}) for s in _ANY_LIVE},
+}
 
 
 class RespondentFlow:
-    def __init__(self, persona: Persona, target: FlowTarget, persona_name: str | None = None) -> None:
+    def __init__(self, persona: Persona, target: FlowTarget, persona_name: str | None = None,
+                 policy: FlowPolicy = DEFAULT_POLICY) -> None:
         self.persona = persona
         self.target = target
+        self.policy = policy
         r = persona.r
         self.result = RespondentResult(
             index=r.index, persona=persona_name or persona.name, seed=r.seed, survey_id=target.survey_id,
             transaction_id=r.transaction_id,
         )
+        self._state = State.NEW
+        self._input = Input.START
         self._token: str | None = None
         self._path: list[tuple[tuple[int, ...], dict[str, Any]]] = []  # (page's question ids, form)
         self._shown: tuple[int, ...] = ()  # question ids of the last page shown
         self._shown_status = ""  # and its status (gate pages have no questions)
-        self._last: Request | None = None
-        self._resuming: dict[str, str] | None = None  # the recovery a resume reply will settle
+        self._shown_final = False
+        self._last: Request | None = None  # the respondent-API request now out
+        self._moved_from: dict[str, Any] | None = None  # the persona's state before the move now out
+        self._pending: Recovery | None = None  # the recovery a resume's reply settles
         self._in_a_row = 0  # lost replies since the last usable one
-        self._state = "NEW"
+        self._throttled = 0  # 429s in a row
         self._step = ""
 
     @property
-    def done(self) -> bool:
-        return self._state == "DONE"
+    def state(self) -> State:
+        return self._state
 
+    @property
+    def done(self) -> bool:
+        return self._state is State.DONE
+
+    # --- the driver's calls ----------------------------------------------------------------------
     def start(self) -> Request:
-        assert self._state == "NEW", "start() is called once"
-        self._state = "WAITING"
-        return self._request(self.persona.entry())
+        self._enter(Input.START)
+        self._goto(State.WAITING)
+        request = self._request(self.persona.entry())
+        assert request is not None  # the first request is always within the cap
+        return request
 
     def receive(self, reply: Reply) -> tuple[list[Event], Request | None]:
-        assert self._state in ("WAITING", "FOLLOWING"), f"receive() in state {self._state}"
-        if self._state == "FOLLOWING":
+        self._enter(Input.REPLY)
+        if self._state is State.FOLLOWING:
             self.result.redirect_followed = reply.status
-            self._state = "DONE"
+            self._goto(State.DONE)
             return [RedirectFollowed(self.result.redirect_url or "", reply.status)], None
         fault = reply.headers.get(FAULT_HEADER)
-        if fault is not None:
+        if fault is not None:  # the reference platform's tag: its own injected fault
             self.result.faults.append(fault)
-            wait = _seconds(reply.headers.get("retry-after")) if reply.status == 429 else 0.0
-            return self.lost(InjectedFault(f"{fault} on {self._step} (injected by the platform)"), wait_s=wait)
-        self._in_a_row = 0
+            wait = self._retry_after(reply) if reply.status == 429 else None
+            return self._lost(InjectedFault(f"{fault} on {self._step} (injected by the platform)"), wait or 0.0)
+        if reply.status == 429:
+            return self._rate_limited(reply)
+        if reply.status in GATEWAY:
+            wait = self._retry_after(reply) if reply.status == 503 else None
+            events, request = self._lost(TransportError(f"HTTP {reply.status} from a gateway on {self._step}"),
+                                         wait or 0.0)
+            if wait:
+                events.insert(0, Throttled(self._step, wait, reply.status))
+            return events, request
+        self._in_a_row = self._throttled = 0
         events: list[Event] = []
         try:
             page = parse_reply(reply.status, reply.body)
         except ServerContractError as exc:
             return self._failed(exc, events), None
+        self._adopt_token(reply, page, events)
+        if self._state is State.RESUMING:
+            self._settle_resume(page, events)
+        self._record_page(reply, page, events)
+        return self._decide(reply, page, events)
+
+    def lost(self, error: BaseException) -> tuple[list[Event], Request | None]:
+        """The last request got no complete reply: recover if that is safe (see the top), else end."""
+        self._enter(Input.LOST)
+        if self._state is State.FOLLOWING:
+            return self._end_follow(), None
+        return self._lost(error, 0.0)
+
+    def fail(self, error: BaseException, blame: Blame | None = None) -> list[Event]:
+        """The driver cannot go on with this respondent (a bug of ours, a transport that gave up)."""
+        self._enter(Input.FAIL)
+        if self._state is State.FOLLOWING:  # the outcome stands; only the redirect follow failed
+            return self._end_follow()
+        return self._failed(error, [], blame=blame)
+
+    def cut_off(self) -> list[Event]:
+        """The run ended (a stop, the hard deadline) with this respondent still walking."""
+        if self._state is State.DONE:
+            return []
+        self._enter(Input.CUT_OFF)
+        if self._pending is not None:
+            self.result.recoveries.append(self._pending)
+            self._pending = None
+        self.result.outcome = "incomplete"
+        self.result.expected = False
+        self._goto(State.DONE)
+        return [OutcomeReached("incomplete", False, None)]
+
+    # --- the machine ---------------------------------------------------------------------------
+    def _enter(self, given: Input) -> None:
+        if (self._state, given) not in TRANSITIONS:
+            raise FlowUsageError(f"{given.value}() is not accepted in state {self._state.value}")
+        self._input = given
+
+    def _goto(self, state: State) -> None:
+        if state not in TRANSITIONS[(self._state, self._input)]:
+            raise FlowUsageError(f"no transition {self._state.value} -{self._input.value}-> {state.value}")
+        self._state = state
+
+    # --- receive, by concern ---------------------------------------------------------------------
+    def _adopt_token(self, reply: Reply, page: PageReply, events: list[Event]) -> None:
         token = reply.headers.get("x-survey-token")
         if token:
             self._token = token
         elif page.status != HTTP_ERROR:
             events.append(self._check("missing_token", f"{self._step} reply carried no x-survey-token"))
-        if self._resuming is not None:
-            lost = self._resuming["lost"]
-            same = (lost in ("submit-page", "previous-page") and tuple(q.id for q in page.questions) == self._shown
-                    and page.status == self._shown_status)
-            self._resuming["how"] = ("resubmitted" if lost == "submit-page" else "back_again") if same else "resumed"
-            self._resuming = None
-            if same:  # the lost move never landed: the persona decides this page again
-                self.persona.move_lost("submit" if lost == "submit-page" else "back", page.status)
+
+    def _settle_resume(self, page: PageReply, events: list[Event]) -> None:
+        pending = self._pending
+        assert pending is not None
+        self._pending = None
+        self._goto(State.WAITING)
+        same = (pending.lost in ("submit-page", "previous-page") and page.status == self._shown_status
+                and tuple(q.id for q in page.questions) == self._shown)
+        how = ("resubmitted" if pending.lost == "submit-page" else "back_again") if same else "resumed"
+        self.result.recoveries.append(Recovery(pending.lost, pending.error, how))
+        if same and self._moved_from is not None:  # the lost move never landed: decide the page again
+            self.persona.restore(self._moved_from)
+        if page.status == "already_completed" and pending.lost == "submit-page":
             final = page.details.pop("finalStatus", None)
-            if page.status == "already_completed" and isinstance(final, str) and final in TERMINAL:
-                # The lost request finished the survey; the platform says how (its extension).
+            if isinstance(final, str) and final in TERMINAL:  # the reference platform says how it ended
                 page.status = final
+            else:
+                events.append(self._extension("finalStatus", "a resumed respondent that had completed was "
+                                              "answered already_completed without finalStatus"))
+                if self._shown_final and self.persona.expected("survey_complete"):
+                    page.status = "survey_complete"  # its lost submit was of the final page
+
+    def _record_page(self, reply: Reply, page: PageReply, events: list[Event]) -> None:
         self.result.statuses.append(page.status if page.status != HTTP_ERROR else f"http_{reply.status}")
         self._shown_status = page.status
         if page.questions:
             qids = tuple(q.id for q in page.questions)
             self._shown = qids
+            self._shown_final = page.is_final
             self.result.pages.append(list(qids))
             events.append(PageShown(self._step, page.status, qids))
+
+    def _decide(self, reply: Reply, page: PageReply, events: list[Event]) -> tuple[list[Event], Request | None]:
+        before = self.persona.remember()
         try:
             move = self.persona.decide(page)
         except LoadtestError as exc:
             return self._failed(exc, events), None
         except Exception as exc:  # a bug in a persona script must not crash the run
-            return self._failed(exc, events, blame="script"), None
+            return self._failed(exc, events, blame=Blame.SCRIPT), None
         self._collect_checks(events)
         if move is None:
-            if page.terminal:
-                return self._outcome(page, events)
-            if page.status == HTTP_ERROR:
-                assert page.error is not None
-                message = f"HTTP {reply.status} {page.error.name}: {page.error.message}".strip()
-                return self._failed(ServerContractError(message), events, blame="server"), None
-            stuck = PersonaStuck(self.result.persona, page.status, excerpt(reply.body))
-            return self._failed(stuck, events), None
+            return self._no_move(reply, page, events)
         if isinstance(move, Abandon):
-            return self._finish("abandoned", page, events), None
+            self._finish("abandoned", page, events)
+            self._goto(State.DONE)
+            return events, None
         if isinstance(move, Submit) and page.questions:
             self._answered(tuple(q.id for q in page.questions), move.form)
+        self._moved_from = before if isinstance(move, (Submit, Back)) else None
         return events, self._request(move)
 
-    def lost(self, error: BaseException, max_in_a_row: int = 8, max_recoveries: int = 30, wait_s: float = 0.0
-             ) -> tuple[list[Event], Request | None]:
-        """The last request got no usable reply: recover if it is safe (see the top), else fail.
-        Recoveries back off (0.1 s doubling with each loss in a row, at most 2 s; longer if a
-        Retry-After says so), so a platform that restarts is waited for. A respondent gives up
-        after `max_in_a_row` losses with no usable reply between them, or `max_recoveries` in all."""
-        if self._state != "WAITING" or self._last is None:
-            return self.fail(error), None
-        if self._in_a_row >= max_in_a_row or len(self.result.recoveries) >= max_recoveries:  # its fate stays unknown
-            if self._resuming is not None:
-                self._resuming["how"] = "resume_lost"
-                self._resuming = None
-            self.result.recoveries.append({"lost": self._step, "error": type(error).__name__, "how": "gave_up"})
-            return self.fail(error), None
+    def _no_move(self, reply: Reply, page: PageReply, events: list[Event]) -> tuple[list[Event], Request | None]:
+        if page.terminal:
+            return self._outcome(page, events)
+        if page.status == HTTP_ERROR:
+            assert page.error is not None
+            message = f"HTTP {reply.status} {page.error.name}: {page.error.message}".strip()
+            if reply.status in CONFIGURATION and self._step == "take" and not self.result.pages:
+                hint = CONFIGURATION[reply.status].format(survey_id=self.target.survey_id,
+                                                          api_key_env=self.target.api_key_env)
+                return self._failed(ConfigurationError(f"{message}: {hint}"), events), None
+            return self._failed(ServerContractError(message), events, blame=Blame.SERVER), None
+        stuck = PersonaStuck(self.result.persona, page.status, excerpt(reply.body), self.persona.rules_for(page))
+        return self._failed(stuck, events), None
+
+    # --- lost replies and the target's limit -------------------------------------------------------
+    def _lost(self, error: BaseException, wait_s: float) -> tuple[list[Event], Request | None]:
+        policy = self.policy
+        last = self._last
+        if last is None:
+            return self._failed(error, []), None
+        lost_step = self._pending.lost if self._pending is not None else self._step
+        events: list[Event] = [ReplyLost(lost_step, type(error).__name__)]
+        if self._pending is not None:  # the resume itself got no usable reply
+            self.result.recoveries.append(Recovery(self._pending.lost, self._pending.error, "resume_lost"))
+            self._pending = None
+        if self._in_a_row >= policy.max_lost_in_a_row or len(self.result.recoveries) >= policy.max_recoveries:
+            self.result.recoveries.append(Recovery(lost_step, type(error).__name__, "gave_up"))
+            return self._failed(error, events), None
         backoff = max(wait_s, min(2.0, 0.1 * 2 ** self._in_a_row))
         self._in_a_row += 1
         self.persona.waited_s += backoff
-        lost_step = self._step
-        if self._resuming is not None:  # the resume itself got no usable reply: ask again
-            self._resuming["how"] = "resume_lost"
-            lost_step = self._resuming["lost"]  # what is still unknown is whether that one landed
-            self._resuming = None
-        recovery = {"lost": lost_step, "error": type(error).__name__, "how": "retried"}
-        self.result.recoveries.append(recovery)
         if self._token is None:  # no session yet: the take can simply go again
-            self.result.requests += 1
-            self._last = Request(self._last.step, self._last.method, self._last.url, self._last.headers,
-                                 self._last.body, think_s=backoff)
-            return [], self._last
-        recovery["how"] = "pending"
-        self._resuming = recovery
-        headers = [h for h in self._last.headers if h[0] not in ("x-survey-token", "content-type")]
+            self.result.recoveries.append(Recovery(lost_step, type(error).__name__, "retried"))
+            self._goto(State.WAITING)
+            return events, self._again(last, backoff)
+        self._pending = Recovery(lost_step, type(error).__name__, "pending")
+        self._goto(State.RESUMING)
+        headers = [h for h in last.headers if h[0] not in ("x-survey-token", "content-type")]
         headers.append(("x-survey-token", self._token))
         self._step = "resume"
-        self.result.requests += 1
-        self._last = Request(step="resume", method="GET", url=f"{API}/{self.target.survey_id}/take",
-                             headers=tuple(headers), think_s=backoff)
-        return [], self._last
+        resume = Request(step="resume", method="GET", url=f"{API}/{self.target.survey_id}/take",
+                         headers=tuple(headers), think_s=backoff)
+        return events, self._send(resume)
 
-    def fail(self, error: BaseException, blame: str | None = None) -> list[Event]:
-        """The driver could not get a reply (transport failure, timeout): the respondent ends."""
-        if self._state == "FOLLOWING":  # the outcome stands; only the redirect follow failed
-            self._state = "DONE"
-            self.result.redirect_followed = 0
-            return [RedirectFollowed(self.result.redirect_url or "", 0)]
-        return self._failed(error, [], blame=blame)
+    def _rate_limited(self, reply: Reply) -> tuple[list[Event], Request | None]:
+        """The target did not process the request: send the same one again after its wait."""
+        last = self._last
+        assert last is not None
+        wait = self._retry_after(reply)
+        if wait is None:
+            wait = backoff_s(self._throttled, self.result.seed)
+        self._throttled += 1
+        if self.result.throttled_s + wait > self.policy.rate_limit_budget_s:
+            error = RateLimited(f"HTTP 429 on {self._step}: still refused after waiting "
+                                f"{self.result.throttled_s:.1f} s (budget {self.policy.rate_limit_budget_s:g} s)")
+            events = self._failed(error, [Throttled(self._step, wait, 429)])
+            self.result.outcome = "rate_limited"  # its own outcome: neither the persona's nor a crash
+            return events, None
+        self.result.throttled_s += wait
+        self.persona.waited_s += wait
+        self._goto(self._state)  # WAITING or RESUMING: the same request is still the one out
+        return [Throttled(self._step, wait, 429)], self._again(last, wait)
 
-    # --- internals --------------------------------------------------------------------------------
-    def _answered(self, page: tuple[int, ...], form: dict[str, Any]) -> None:
-        for i, (seen, _) in enumerate(self._path):
-            if seen == page:  # submitted again after going back: the path continues from here
-                del self._path[i:]
-                break
-        self._path.append((page, form))
-        merged: dict[str, Any] = {}
-        for _, f in self._path:
-            merged.update(f)
-        self.result.answers = merged
+    def _retry_after(self, reply: Reply) -> float | None:
+        return retry_after_s(reply.headers.get("retry-after"), reply.headers.get("date"), self.policy.max_wait_s)
 
-    def _request(self, move: Move) -> Request:
+    # --- requests ---------------------------------------------------------------------------------
+    def _request(self, move: Move) -> Request | None:
         base = f"{API}/{self.target.survey_id}"
         headers: list[tuple[str, str]] = [("accept", "application/json")]
         if self.target.api_key is not None:
@@ -315,8 +373,8 @@ class RespondentFlow:
                 url += "?" + urlencode(move.query)
         elif isinstance(move, Submit):
             # Copied to its own size: orjson returns its bytes in a ~4 KB allocation whatever the
-            # length, and a respondent keeps its last request through its think time (4 KB of the
-            # 11.4 KB a parked respondent cost; bench/RESULTS.md, session 3 notes).
+            # length, and a respondent keeps its last request through its think time
+            # (bench/RESULTS.md: a parked respondent's memory).
             body = bytes(memoryview(orjson.dumps(move.form)))
             step, method, url = "submit-page", "POST", f"{base}/submit-page"
             headers.append(("content-type", "application/json"))
@@ -327,26 +385,46 @@ class RespondentFlow:
         if self._token:
             headers.append(("x-survey-token", self._token))
         self._step = step
-        self.result.requests += 1
-        self._last = Request(step=step, method=method, url=url, headers=tuple(headers), body=body, think_s=move.think_s)
-        return self._last
+        return self._send(Request(step=step, method=method, url=url, headers=tuple(headers), body=body,
+                                  think_s=move.think_s))
 
+    def _again(self, last: Request, wait_s: float) -> Request | None:
+        return self._send(Request(last.step, last.method, last.url, last.headers, last.body, think_s=wait_s))
+
+    def _send(self, request: Request) -> Request | None:
+        """Every request the flow hands out passes here: the one place the request cap is kept."""
+        if self.result.requests >= self.policy.max_requests:
+            self._failed(RequestCapExceeded(self.policy.max_requests), [])
+            return None
+        self.result.requests += 1
+        if request.step != "redirect":
+            self._last = request
+        return request
+
+    # --- endings ----------------------------------------------------------------------------------
     def _outcome(self, page: PageReply, events: list[Event]) -> tuple[list[Event], Request | None]:
         self._finish(page.status, page, events)
         url = page.redirect_url
         if url and self._may_follow(url):
-            self._state = "FOLLOWING"
             same_host = urlsplit(url).hostname == self.target.host
             headers: tuple[tuple[str, str], ...] = ()
             if same_host and self.target.api_key is not None:
                 headers = (("api-key", self.target.api_key),)
-            self.result.requests += 1
-            return events, Request(step="redirect", method="GET", url=url, headers=headers)
+            follow = self._send(Request(step="redirect", method="GET", url=url, headers=headers))
+            if follow is not None:
+                self._goto(State.FOLLOWING)
+                return events, follow
+        self._goto(State.DONE)
         return events, None
 
     def _may_follow(self, url: str) -> bool:
         parts = urlsplit(url)
         return parts.scheme in ("http", "https") and parts.hostname in self.target.follow_hosts
+
+    def _end_follow(self) -> list[Event]:
+        self.result.redirect_followed = 0
+        self._goto(State.DONE)
+        return [RedirectFollowed(self.result.redirect_url or "", 0)]
 
     def _finish(self, outcome: str, page: PageReply | None, events: list[Event]) -> list[Event]:
         res = self.result
@@ -356,37 +434,53 @@ class RespondentFlow:
             res.redirect_url = page.redirect_url
             res.details = dict(page.details)
         if not res.expected:
-            events.append(self._check("unexpected_outcome", f"{outcome} (persona expects "
-                                      f"{', '.join(sorted(self.persona.params.get('expects') or self.persona.expects))})"))
+            wanted = ", ".join(sorted(self.persona.expected_outcomes()))
+            events.append(self._check("unexpected_outcome", f"{outcome} (persona expects {wanted})"))
         events.append(OutcomeReached(outcome, res.expected, res.redirect_url))
-        self._state = "DONE"
         return events
 
-    def _failed(self, exc: BaseException, events: list[Event], blame: str | None = None) -> list[Event]:
-        who = blame or getattr(exc, "blame", "script")
+    def _failed(self, exc: BaseException, events: list[Event], blame: Blame | None = None) -> list[Event]:
+        who = Blame(blame or getattr(exc, "blame", Blame.SCRIPT))
         res = self.result
         res.outcome = "failed"
         res.expected = False
-        res.error = {"blame": who, "error": type(exc).__name__, "message": str(exc)}
+        res.error = {"blame": str(who), "error": type(exc).__name__, "message": str(exc)}
+        if self._pending is not None:
+            res.recoveries.append(self._pending)
+            self._pending = None
         self._collect_checks(events)
         events.append(RespondentFailed(who, type(exc).__name__, str(exc)))
-        self._state = "DONE"
+        self._goto(State.DONE)
         return events
 
-    def _check(self, name: str, detail: str, blame: str = "server") -> CheckFailed:
+    # --- checks -----------------------------------------------------------------------------------
+    def _check(self, name: str, detail: str, blame: Blame = Blame.SERVER) -> CheckFailed:
         self.result.checks.append(FailedCheck(name, detail, blame))
         return CheckFailed(name, detail, blame)
 
+    def _extension(self, name: str, detail: str) -> CheckFailed | ExtensionNotSeen:
+        if self.policy.strict_extensions:
+            return self._check(name, detail)
+        self.result.extensions_not_seen.append(name)
+        return ExtensionNotSeen(name, detail)
+
     def _collect_checks(self, events: list[Event]) -> None:
-        """Move checks the persona recorded into the result and the event stream."""
+        """Move what the persona noted into the result and the event stream."""
         while self.persona.checks:
             check = self.persona.checks.pop(0)
             self.result.checks.append(check)
-            events.append(CheckFailed(check.name, check.detail, check.blame))
+            events.append(CheckFailed(check.name, check.detail, Blame(check.blame)))
+        while self.persona.extensions:
+            name, detail = self.persona.extensions.pop(0)
+            events.append(self._extension(name, detail))
 
-
-def _seconds(header: str | None) -> float:
-    try:
-        return min(30.0, max(0.0, float(header or 0)))  # bounded: a respondent never waits unbounded
-    except ValueError:
-        return 1.0
+    def _answered(self, page: tuple[int, ...], form: dict[str, Any]) -> None:
+        for i, (seen, _) in enumerate(self._path):
+            if seen == page:  # submitted again after going back: the path continues from here
+                del self._path[i:]
+                break
+        self._path.append((page, form))
+        merged: dict[str, Any] = {}
+        for _, f in self._path:
+            merged.update(f)
+        self.result.answers = merged

@@ -16,17 +16,30 @@ anything else fails loudly (PersonaStuck, with the page it was stuck on).
 
 Moves: Take (enter again, optionally as a fresh browser), Submit (a form), Back, Abandon.
 Think time is data on the move (seconds to wait before sending it); the driver honours it.
+
+What cannot be got wrong quietly: a status name in @rule is checked when the class is defined
+(a typo fails at load, with the file, the method and the closest status); a method that
+overrides a rule without @rule is refused; a precondition may name a method of the persona
+(`when="going_back"`), which mypy then checks against the persona's own class; parameters are
+declared (`parameters = {"max_pages": Param(int, 3, "...")}`) so a scenario's misspelt one is an
+error. A persona keeps its own memory in plain attributes: the flow snapshots them before each
+move and puts them back when the move's reply was lost and it never landed, so no script has
+to undo anything.
 """
 
 from __future__ import annotations
 
+import copy
+import difflib
+import inspect
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from loadtest.core.answers import Answerer
-from loadtest.core.page import PageReply
+from loadtest.core.errors import Blame, PersonaDefinitionError
+from loadtest.core.page import HTTP_ERROR, STATUSES, PageReply
 from loadtest.core.rng import RespondentRandom
 
 __all__ = [
@@ -36,6 +49,7 @@ __all__ = [
     "Fixed",
     "LogNormal",
     "Move",
+    "Param",
     "Persona",
     "Respondent",
     "Submit",
@@ -110,7 +124,16 @@ Move = Take | Submit | Back | Abandon
 class FailedCheck:
     name: str
     detail: str
-    blame: str = "server"  # who broke it: server (contract), script (ours)
+    blame: Blame = Blame.SERVER  # who broke it: server (contract), script (ours)
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A persona parameter a scenario may set in its [personas.NAME] table."""
+
+    type: type | tuple[type, ...]
+    default: Any
+    help: str
 
 
 @dataclass(slots=True)
@@ -128,18 +151,40 @@ class Respondent:
 
 
 # --- rules --------------------------------------------------------------------------------------
-Precondition = Callable[["Persona", PageReply], bool]
+P = TypeVar("P", bound="Persona")
+RuleMethod = Callable[[P, PageReply], "Move | None"]
+RULE_STATUSES = STATUSES | {HTTP_ERROR}  # the seed's 14 statuses, and a non-2xx reply
+# Infrastructure every persona has; not part of what a lost move must put back.
+_NOT_MEMORY = frozenset({"r", "rng", "params", "checks", "extensions", "statuses", "waited_s", "_pinned"})
 
 
-def rule(status: str | Iterable[str] | None = None, when: Precondition | None = None) -> Callable[[Any], Any]:
-    """Mark a method as a rule: it applies when the reply has `status` (one or several) and `when` holds."""
-    statuses = {status} if isinstance(status, str) else set(status) if status is not None else None
+def rule(status: str | Iterable[str] | None = None,
+         when: str | Callable[[Any, PageReply], bool] | None = None) -> Callable[[RuleMethod[P]], RuleMethod[P]]:
+    """Mark a method as a rule: it applies when the reply has `status` (one or several) and `when`
+    holds. `when` names a method of the persona (typed against its class) or is a callable."""
+    statuses = frozenset({status} if isinstance(status, str) else status) if status is not None else None
 
-    def mark(fn: Any) -> Any:
-        fn._rule = (statuses, when)
+    def mark(fn: RuleMethod[P]) -> RuleMethod[P]:
+        for s in sorted(statuses or ()):
+            if s not in RULE_STATUSES:
+                close = difflib.get_close_matches(s, sorted(RULE_STATUSES), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else f" (one of {', '.join(sorted(RULE_STATUSES))})"
+                raise PersonaDefinitionError(f"{_where(fn)}: @rule(status={s!r}): unknown status{hint}")
+        params = [p for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        if len(params) != 2:
+            given = ", ".join(p.name for p in params)
+            raise PersonaDefinitionError(f"{_where(fn)}: a rule takes (self, page), not ({given})")
+        fn._rule = (statuses, when)  # type: ignore[attr-defined]
         return fn
 
     return mark
+
+
+def _where(fn: Callable[..., Any]) -> str:
+    code = getattr(fn, "__code__", None)
+    place = f"{code.co_filename}:{code.co_firstlineno}" if code is not None else "?"
+    return f"{place}: {getattr(fn, '__qualname__', fn)}"
 
 
 class Persona:
@@ -147,24 +192,69 @@ class Persona:
     expects: ClassVar[frozenset[str]] = frozenset({"survey_complete"})
     think: ClassVar[ThinkTime] = Uniform(0.2, 0.6)  # per question on a page
     requires: ClassVar[tuple[str, ...]] = ()  # scenario params this persona cannot do without
+    # What the target must have for this persona's expectations to hold (shown by `loadtest personas`).
+    needs_target_rules: ClassVar[tuple[str, ...]] = ()
+    parameters: ClassVar[Mapping[str, Param]] = {
+        "answers": Param(dict, {}, "question id = answer id, pinned for this persona (a screener, a quota cell)"),
+        "expects": Param(list, None, "outcomes that count as success, instead of the persona's own"),
+        "password": Param(str, None, "the survey's own access code, for authentication_required"),
+        "think_scale": Param((int, float), 1.0, "times the persona's think time (0: none)"),
+        "lang_in_link": Param(bool, False, "send the respondent's language in the entry link"),
+        "language": Param(str, None, "the respondent's language (default: the survey's)"),
+    }
     _rules: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
         own = [n for n, v in vars(cls).items() if callable(v) and hasattr(v, "_rule")]
+        for n in cls._rules:
+            if n in vars(cls) and n not in own:
+                raise PersonaDefinitionError(
+                    f"{_where(vars(cls)[n])}: overrides the rule {n!r} without @rule; decorate it with "
+                    "@rule(...) or give it another name")
         inherited = [n for n in cls._rules if n not in own]
         cls._rules = (*own, *inherited)
+        if not cls._rules:
+            raise PersonaDefinitionError(f"persona {cls.__qualname__}: no @rule method, so it can make no move")
+        for n in own:
+            when = vars(cls)[n]._rule[1]
+            if isinstance(when, str) and not callable(getattr(cls, when, None)):
+                raise PersonaDefinitionError(f"{_where(vars(cls)[n])}: when={when!r} names no method of "
+                                             f"{cls.__qualname__}")
+        merged: dict[str, Param] = {}
+        for base in reversed(cls.__mro__):
+            merged.update(vars(base).get("parameters", {}))
+        cls.parameters = merged
+
+    @classmethod
+    def check_parameter(cls, key: str, value: Any) -> str | None:
+        """None when the scenario may set `key` to `value`; else what was expected, for one line."""
+        spec = cls.parameters.get(key)
+        if spec is None:
+            close = difflib.get_close_matches(key, sorted(cls.parameters), n=1)
+            hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(sorted(cls.parameters))}"
+            return f"a parameter of persona {cls.name!r} ({hint})"
+        if isinstance(value, bool) and spec.type in (int, float, (int, float)):
+            return f"{_type_name(spec.type)} (got a boolean)"
+        if not isinstance(value, spec.type):
+            return f"{_type_name(spec.type)} (got {type(value).__name__})"
+        return None
 
     def __init__(self, respondent: Respondent) -> None:
         self.r = respondent
         self.rng = respondent.rng
         self.params = respondent.params
         self.checks: list[FailedCheck] = []
+        self.extensions: list[tuple[str, str]] = []  # reference-platform behaviour not seen: (name, detail)
         self.statuses: list[str] = []
         self.passwords_sent = 0
-        self.waited_s = 0.0  # time the flow spent waiting out lost replies (recoveries back off)
+        self.waited_s = 0.0  # time the flow spent waiting out lost replies and 429s
         raw = self.params.get("answers") or {}
         self._pinned = {int(k): str(v) for k, v in raw.items()}  # once, not on every page
+
+    def param(self, key: str) -> Any:
+        """A declared parameter's value: the scenario's, else its default."""
+        return self.params.get(key, self.parameters[key].default)
 
     # --- what the flow calls ----------------------------------------------------------------
     def entry(self) -> Take:
@@ -182,38 +272,58 @@ class Persona:
             statuses, when = method._rule
             if statuses is not None and page.status not in statuses:
                 continue
-            if when is not None and not when(self, page):
+            if when is not None and not (getattr(self, when)(page) if isinstance(when, str) else when(self, page)):
                 continue
             move = method(page)
             if move is not None:
-                return move
+                return move  # type: ignore[no-any-return]
         return None
 
-    def expected(self, outcome: str) -> bool:
+    def rules_for(self, page: PageReply) -> tuple[str, ...]:
+        """The rules that take this page's status (for PersonaStuck: what was tried)."""
+        tried = []
+        for n in self._rules:
+            statuses = getattr(self, n)._rule[0]
+            if statuses is None or page.status in statuses:
+                tried.append(n)
+        return tuple(tried)
+
+    def expected_outcomes(self) -> frozenset[str]:
         configured = self.params.get("expects")
-        allowed = frozenset(configured) if configured else self.expects
-        return outcome in allowed
+        return frozenset(configured) if configured else self.expects
+
+    def expected(self, outcome: str) -> bool:
+        return outcome in self.expected_outcomes()
+
+    def remember(self) -> dict[str, Any]:
+        """The persona's own memory (its attributes but the infrastructure), copied one level deep."""
+        return {k: copy.copy(v) for k, v in vars(self).items() if k not in _NOT_MEMORY}
+
+    def restore(self, memory: dict[str, Any]) -> None:
+        """Back to what remember() took: the move made since never reached the platform."""
+        for k in [k for k in vars(self) if k not in _NOT_MEMORY and k not in memory]:
+            delattr(self, k)
+        for k, v in memory.items():
+            setattr(self, k, v)
 
     # --- helpers for rules ------------------------------------------------------------------
-    def fail_check(self, name: str, detail: str, blame: str = "server") -> None:
-        self.checks.append(FailedCheck(name, detail, blame))
+    def fail_check(self, name: str, detail: str, blame: Blame | str = Blame.SERVER) -> None:
+        self.checks.append(FailedCheck(name, detail, Blame(blame)))
+
+    def note_extension(self, name: str, detail: str) -> None:
+        """Something only the reference platform does did not happen: information, unless the
+        scenario asks for the extensions (then a failed check)."""
+        self.extensions.append((name, detail))
 
     def think_for(self, page: PageReply) -> float:
         scale = float(self.params.get("think_scale", 1.0))
         return scale * sum(self.think.sample(self.rng) for _ in page.questions)
 
-    def move_lost(self, move: str, page_status: str) -> None:
-        """The last move ("submit" or "back") never reached the platform: its reply was lost and
-        the platform still shows that page (whose status is given), so the page will be decided
-        on again. A persona that counts or remembers its moves takes the last one back here (and
-        calls this)."""
-        if move == "submit" and page_status == "authentication_required" and self.passwords_sent:
-            self.passwords_sent -= 1  # that password was never seen, so it was never refused
-
     def submit(self, form: dict[str, Any], page: PageReply | None = None) -> Submit:
         return Submit(form=form, think_s=self.think_for(page) if page is not None else 0.0)
 
-    def fill(self, page: PageReply, overrides: dict[str, Any] | None = None, straightline: bool = False) -> dict[str, Any]:
+    def fill(self, page: PageReply, overrides: dict[str, Any] | None = None,
+             straightline: bool = False) -> dict[str, Any]:
         """Valid answers to every question on the page. `overrides` maps question id -> answer id
         (from the scenario, e.g. the screener answer a screenout persona gives)."""
         chosen = {**self._pinned, **overrides} if overrides else self._pinned
@@ -229,7 +339,7 @@ class Persona:
         if password is None:
             return None  # stuck: the scenario did not say the survey's password
         if self.passwords_sent:
-            self.fail_check("password_refused", "the configured password was refused", blame="script")
+            self.fail_check("password_refused", "the configured password was refused", blame=Blame.CONFIGURATION)
             return Abandon("password refused")
         self.passwords_sent += 1
         return Submit({"password": str(password)})
@@ -246,14 +356,14 @@ class Persona:
     def answer_page(self, page: PageReply) -> Move:
         return self.submit(self.fill(page), page)
 
-    @rule(status="validation_errors")
-    def unexpected_validation(self, page: PageReply) -> Move:
-        # Our answers follow formParam; the server refusing them is a contract failure to report.
-        detail = "; ".join(f"{qid}: {msg}" for qid, msg in page.validation_errors)
-        self.fail_check("unexpected_validation_errors", detail or "no validationErrors given")
-        return Abandon("validation errors on valid answers")
+
+def _type_name(t: type | tuple[type, ...]) -> str:
+    names = {int: "a whole number", float: "a number", str: "a string", bool: "true or false", dict: "a table",
+             list: "an array"}
+    if isinstance(t, tuple):
+        return "a number" if set(t) == {int, float} else " or ".join(names.get(x, x.__name__) for x in t)
+    return names.get(t, t.__name__)
 
 
-
-# The base class's own rules (gates, answering a page) are inherited by every persona.
+# The base class's own rules (__init_subclass__ runs for subclasses only).
 Persona._rules = tuple(n for n, v in vars(Persona).items() if callable(v) and hasattr(v, "_rule"))

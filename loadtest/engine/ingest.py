@@ -45,7 +45,8 @@ from loadtest.engine.offline_walk import OfflineWalker, Walk
 from loadtest.results.metrics import Metrics
 from loadtest.scenario.file import Scenario
 from loadtest.scenario.ingest import IngestStep
-from loadtest.transport.http import Transport
+from loadtest.transport.base import Transport
+from loadtest.transport.http import HttpTransport
 
 __all__ = ["Ingestion", "ingest_token"]
 
@@ -124,7 +125,7 @@ class Ingestion:
         own = Metrics()
         loop = asyncio.get_running_loop()
         t0 = loop.time()
-        transport = Transport(url, timeout_s=self.sc.request_timeout_s)
+        transport = HttpTransport(url, timeout_s=self.sc.request_timeout_s)
         data_base = (self.sc.data_check.target or url).rstrip("/")
         try:
             with OfflineWalker(self.sc.surveys) as walker:

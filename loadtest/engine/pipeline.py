@@ -24,6 +24,7 @@ import anyio
 from loadtest.control.fault_journal import fault_journal
 from loadtest.control.limiter import Limiters
 from loadtest.control.panel_session import PanelSession
+from loadtest.control.preflight import Credentials, PreflightError, preflight
 from loadtest.control.readback import data_check_wanted, read_back
 from loadtest.core.fake import warm_up
 from loadtest.core.flow import RespondentResult
@@ -38,7 +39,7 @@ from loadtest.platform.embedded import PlatformStartError, check_faults, embedde
 from loadtest.report.render import write_run_files
 from loadtest.results.metrics import Metrics
 from loadtest.results.recording import Recorder
-from loadtest.results.run_files import RespondentLog, new_run_dir
+from loadtest.results.run_files import RespondentLog, new_run_dir, run_transaction_prefix
 from loadtest.results.summary import build_summary, print_summary
 from loadtest.scenario.file import Scenario, ScenarioError, load_scenario
 
@@ -54,6 +55,9 @@ class RunOptions:
     seed: int | None = None
     record: Path | None = None
     reports: Path = Path("reports")
+    concurrency: int | None = None  # closed model: respondents in flight at once
+    arrival_rate: float | None = None  # open model: respondents starting per second
+    preflight: bool = True  # one take (and one DIY call) before any load; off: --no-preflight
 
 
 def prepare(opts: RunOptions) -> Scenario:
@@ -72,10 +76,29 @@ def prepare(opts: RunOptions) -> Scenario:
         if opts.duration_s <= 0:
             raise BadInput(f"--duration: expected seconds > 0 (got {opts.duration_s})")
         load = dataclasses.replace(load, duration_s=opts.duration_s)
+    if opts.concurrency is not None:
+        if load.kind != "closed":
+            raise BadInput(f"--concurrency: expected a closed-model scenario ({sc.path} has load.model = \"open\"; "
+                           "use --arrival-rate)")
+        if opts.concurrency < 1:
+            raise BadInput(f"--concurrency: expected a whole number >= 1 (got {opts.concurrency})")
+        load = dataclasses.replace(load, concurrency=opts.concurrency)
+    if opts.arrival_rate is not None:
+        if load.kind != "open":
+            raise BadInput(f"--arrival-rate: expected an open-model scenario ({sc.path} has load.model = "
+                           "\"closed\"; use --concurrency)")
+        if not opts.arrival_rate > 0:
+            raise BadInput(f"--arrival-rate: expected respondents per second > 0 (got {opts.arrival_rate})")
+        load = dataclasses.replace(load, arrival_rate=opts.arrival_rate)
     if opts.target is not None and opts.target != "embedded" and not opts.target.startswith(("http://", "https://")):
         raise BadInput(f"--target: expected an http(s) URL (got {opts.target!r})")
-    return dataclasses.replace(sc, load=load, seed=opts.seed if opts.seed is not None else sc.seed,
-                               target=opts.target or sc.target)
+    target = opts.target or sc.target
+    if target == "embedded" and not sc.survey_files:
+        raise BadInput(f"{sc.path}: scenario.surveys: expected survey files for the embedded platform to serve "
+                       "(this scenario names none)")
+    seed = opts.seed if opts.seed is not None else sc.seed
+    return dataclasses.replace(sc, load=load, seed=seed, target=target,
+                               transaction_prefix=run_transaction_prefix(seed, sc.transaction_prefix))
 
 
 @contextlib.contextmanager
@@ -113,13 +136,16 @@ def run(opts: RunOptions, out: Any = sys.stdout) -> int:
     ingestion = Ingestion(sc, api_key, data_token, limiters) if sc.ingest else None
     try:
         with _target(sc) as url:
+            if opts.preflight:  # before any load: a wrong URL, key or survey id is one line and exit 2
+                _preflight(sc, url, api_key, panel_key, panel_secret)
             if recorder is not None:
                 recorder.header(sc.path, sc.seed, url, sc.api_key_env,
-                                [(s.id, f) for s, f in zip(sc.surveys, sc.survey_files)])
+                                [(s.id, f) for s, f in zip(sc.surveys, sc.survey_files, strict=True)])
             engine = EngineRun(
-                population=Population(list(sc.personas), sc.seed), load=sc.load, target_url=url, api_key=api_key,
+                population=Population(list(sc.personas), sc.seed, sc.transaction_prefix), load=sc.load,
+                target_url=url, api_key=api_key,
                 follow_redirects=sc.follow_redirects, request_timeout_s=sc.request_timeout_s,
-                max_requests_per_respondent=sc.max_requests_per_respondent, on_request=recorder,
+                policy=sc.policy, api_key_env=sc.api_key_env, on_request=recorder,
                 limiter=limiters.get("survey"),
             )
             panel = None
@@ -141,6 +167,15 @@ def run(opts: RunOptions, out: Any = sys.stdout) -> int:
     write_run_files(run_dir, summary, metrics.timeline_rows())
     print_summary(summary, out)
     return 0 if summary["passed"] else 3
+
+
+def _preflight(sc: Scenario, url: str, api_key: str, panel_key: str, panel_secret: str) -> None:
+    try:
+        lines = preflight(sc, url, Credentials(api_key, panel_key, panel_secret), sc.transaction_prefix or "")
+    except PreflightError as exc:
+        raise BadInput(str(exc)) from None
+    for line in lines:
+        print(line, file=sys.stderr, flush=True)
 
 
 def _panel_credentials(sc: Scenario) -> tuple[str, str]:
@@ -185,7 +220,7 @@ async def _drive(engine: EngineRun, sc: Scenario, panel: PanelSession | None, ur
     async with contextlib.AsyncExitStack() as stack:
         if panel is not None:
             await stack.enter_async_context(panel)
-            used = [sc.survey_id] + sorted({p.survey_id for p in sc.personas if p.survey_id != sc.survey_id})
+            used = [sc.survey_id, *sorted({p.survey_id for p in sc.personas if p.survey_id != sc.survey_id})]
             await panel.set_up(f"{sc.name} (seed {sc.seed})", url, used)
         with anyio.CancelScope() as scope:
             loop.add_signal_handler(signal.SIGINT, on_sigint)

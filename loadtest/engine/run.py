@@ -8,8 +8,14 @@ Load models:
   Latency is also measured from each request's intended start (coordinated omission).
 
 Every loop is bounded: by count, by duration, by a hard deadline after it, and per respondent by
-`max_requests_per_respondent`. A respondent cut off by the hard deadline or a stop ends with
+the flow's request cap (FlowPolicy). A respondent cut off by the hard deadline or a stop ends with
 outcome `incomplete`; none is ever silently missing from the counts.
+
+The engine is written against the Transport protocol: by default the HTTP client for
+`target_url`, or any transport given (the in-process platform, a test's scripted replies).
+While the target answers 429, every respondent of the run pauses until the Retry-After has
+passed, so a closed model does not hammer a target that asked for less; arrivals of the open
+model keep their schedule, and the intended-start latency shows what the pause cost.
 """
 
 from __future__ import annotations
@@ -24,12 +30,22 @@ from urllib.parse import urlsplit
 import anyio
 
 from loadtest.control.limiter import Limiter
-from loadtest.core.errors import ScriptError, TransportError
-from loadtest.core.flow import FAULT_HEADER, FlowTarget, Reply, Request, RespondentFlow, RespondentResult
+from loadtest.core.errors import TransportError
+from loadtest.core.flow import (
+    FAULT_HEADER,
+    FlowPolicy,
+    FlowTarget,
+    Reply,
+    Request,
+    RespondentFlow,
+    RespondentResult,
+    Throttled,
+)
 from loadtest.core.population import Population
 from loadtest.results.metrics import Metrics
 from loadtest.scenario.file import LoadModel
-from loadtest.transport.http import Transport
+from loadtest.transport.base import Transport
+from loadtest.transport.http import HttpTransport
 
 __all__ = ["EngineRun", "RequestObserver", "ResultSink"]
 
@@ -46,7 +62,9 @@ class EngineRun:
     api_key: str | None
     follow_redirects: tuple[str, ...] = ()
     request_timeout_s: float = 10.0
-    max_requests_per_respondent: int = 200
+    policy: FlowPolicy = field(default_factory=FlowPolicy)
+    api_key_env: str = "LOADTEST_API_KEY"
+    transport: Transport | None = None  # default: the HTTP client for target_url (closed after the run)
     on_result: ResultSink | None = None
     on_request: RequestObserver | None = None
     metrics: Metrics = field(default_factory=Metrics)
@@ -62,9 +80,12 @@ class EngineRun:
         host = urlsplit(self.target_url).hostname or ""
         follow = frozenset(host if h == "target" else h for h in self.follow_redirects)
         self._target = (host, follow)
-        self._transport = Transport(self.target_url, timeout_s=self.request_timeout_s)
+        own = self.transport is None
+        self._transport: Transport = self.transport or HttpTransport(self.target_url,
+                                                                      timeout_s=self.request_timeout_s)
         loop = asyncio.get_running_loop()
         self._t0 = loop.time()
+        self._paused_until = 0.0  # loop time before which no respondent sends (the target's 429s)
         budget = self.load.duration_s + HARD_DEADLINE_GRACE_S
         try:
             with anyio.move_on_after(budget):
@@ -73,7 +94,8 @@ class EngineRun:
                 else:
                     await self._open()
         finally:
-            await self._transport.aclose()
+            if own:
+                await self._transport.aclose()
             self.elapsed_s = loop.time() - self._t0
         return self.metrics
 
@@ -152,7 +174,8 @@ class EngineRun:
         loop = asyncio.get_running_loop()
         entry, persona = self.population.respondent(index)
         host, follow = self._target
-        flow = RespondentFlow(persona, FlowTarget(entry.survey_id, self.api_key, host, follow), entry.name)
+        flow = RespondentFlow(persona, FlowTarget(entry.survey_id, self.api_key, host, follow, self.api_key_env),
+                              entry.name, self.policy)
         self.started += 1
         began = loop.time()
         think_total = 0.0
@@ -160,13 +183,12 @@ class EngineRun:
         request: Request | None = flow.start()
         try:
             while request is not None:
-                if flow.result.requests > self.max_requests_per_respondent:
-                    flow.fail(ScriptError(f"more than {self.max_requests_per_respondent} requests; "
-                                          "is the persona going round in circles?"))
-                    break
                 if request.think_s > 0:
                     think_total += request.think_s
                     await asyncio.sleep(request.think_s)
+                pause = self._paused_until - loop.time()
+                if pause > 0:  # the target asked every client to wait
+                    await asyncio.sleep(pause)
                 if self.limiter is not None:
                     await self.limiter.acquire()
                 try:
@@ -182,13 +204,15 @@ class EngineRun:
                 self.metrics.request(request.step, reply.elapsed_s, now - intended, reply.status, now - self._t0,
                                      injected=FAULT_HEADER in reply.headers)
                 self._observe(flow.result, request, reply, None)
-                _, request = flow.receive(reply)
+                events, request = flow.receive(reply)
+                for event in events:
+                    if isinstance(event, Throttled):
+                        self._paused_until = max(self._paused_until, now + event.wait_s)
                 reply = None  # type: ignore[assignment]  # not kept through the think time that follows
                 intended = now + (request.think_s if request is not None else 0.0)
         finally:
+            flow.cut_off()  # a no-op unless a stop or the hard deadline cut it short
             result = flow.result
-            if result.outcome is None:  # cut off by a stop or the hard deadline
-                result.outcome = "incomplete"
             self.finished += 1
             self.metrics.respondent(result)
             if self.on_result is not None:

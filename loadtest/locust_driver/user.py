@@ -1,8 +1,10 @@
 """The Locust user: one respondent after another, walked by the same core and personas as the
 engine. Requests go through Locust's FastHttpSession, named by step; an unexpected outcome or a
-failed check marks that request failed, named after the check; expected outcomes (a screenout's
-`terminated`, a quota chaser's `quota_full`) are successes. Every sample also goes into our HDR
-histograms; a `survey` limit, when the scenario has one, holds every respondent-flow request."""
+failed check marks that request failed, named after the check; so does every reply >= 400, as
+in every figure we print. Expected outcomes (a screenout's `terminated`, a quota chaser's
+`quota_full`) are successes. Every sample also goes into our HDR histograms; a `survey` limit,
+when the scenario has one, holds every respondent-flow request. While the target answers 429,
+every user of this process pauses until its Retry-After has passed."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from loadtest.core.flow import (
     Reply,
     RespondentFailed,
     RespondentFlow,
+    Throttled,
 )
 from loadtest.locust_driver.state import ProcessConfig, TestRun
 
@@ -40,7 +43,7 @@ def _failure(events: list[Event]) -> str | None:
 # The only reply headers the flow reads (core/flow.py). geventhttpclient's Headers is a dict of
 # lower-case name -> (name, value) (or a list of them); reading those entries directly skips its
 # get(), which raises and catches a KeyError for every absent name, and its __len__, which sums.
-_READ = ("x-survey-token", FAULT_HEADER, "retry-after")
+_READ = ("x-survey-token", FAULT_HEADER, "retry-after", "date")
 _dict_get = dict.get
 
 
@@ -59,13 +62,15 @@ class RespondentUser(FastHttpUser):
     wait_time = constant(0)  # think time comes from the personas, per question
     config: ClassVar[ProcessConfig | None] = None  # set by the locustfile at init
     current: ClassVar[TestRun | None] = None  # set by the locustfile when a test starts (not `run`: User.run)
+    paused_until: ClassVar[float] = 0.0  # time.monotonic() before which no user sends (the target's 429s)
 
     @task
     def respondent(self) -> None:
         cfg, st = self.config, self.current
         assert cfg is not None and st is not None, "the locustfile sets RespondentUser.config and .current"
         entry, persona = st.population.respondent(cfg.next_index())
-        flow = RespondentFlow(persona, FlowTarget(entry.survey_id, cfg.api_key, cfg.host, st.follow), entry.name)
+        target = FlowTarget(entry.survey_id, cfg.api_key, cfg.host, st.follow, st.scenario.api_key_env)
+        flow = RespondentFlow(persona, target, entry.name, st.scenario.policy)
         limiter = st.limiters.get("survey")
         st.started_one(entry.name)
         began = time.monotonic()
@@ -73,12 +78,12 @@ class RespondentUser(FastHttpUser):
         request = flow.start()
         try:
             while request is not None:
-                if flow.result.requests > st.scenario.max_requests_per_respondent:
-                    flow.fail(TransportError("too many requests for one respondent"), blame="script")
-                    break
                 if request.think_s > 0:
                     think += request.think_s
                     gevent.sleep(request.think_s)
+                pause = RespondentUser.paused_until - time.monotonic()
+                if pause > 0:
+                    gevent.sleep(pause)
                 if limiter is not None:
                     limiter.acquire_blocking()
                 sent = time.perf_counter()
@@ -96,14 +101,19 @@ class RespondentUser(FastHttpUser):
                                        injected=FAULT_HEADER in headers)
                     events, request = flow.receive(Reply(resp.status_code, headers, resp.content or b"", elapsed))
                     problem = _failure(events)
+                    for event in events:
+                        if isinstance(event, Throttled):
+                            RespondentUser.paused_until = max(RespondentUser.paused_until,
+                                                              time.monotonic() + event.wait_s)
                     if FAULT_HEADER in headers:  # Locust's own tables show it failed, named as injected
                         problem = f"injected fault: {headers[FAULT_HEADER]}"
+                    elif resp.status_code >= 400 and not problem:
+                        problem = f"HTTP {resp.status_code}"
                     if problem:
                         resp.failure(problem)
                     else:
                         resp.success()
         finally:  # also when Locust stops this user mid-respondent: it is counted, never lost
-            if flow.result.outcome is None:
-                flow.result.outcome = "incomplete"
+            flow.cut_off()  # a no-op unless Locust stopped it mid-walk
             st.finished(flow.result, {"start_s": round(began - st.t0, 4), "duration_s": round(time.monotonic() - began, 4),
                                       "think_s": round(think, 4)})

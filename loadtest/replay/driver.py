@@ -51,7 +51,8 @@ from loadtest.replay.diff import (
 )
 from loadtest.replay.script import Script, Step, final_status, fresh_url
 from loadtest.results.recording import REDACTED
-from loadtest.transport.http import Transport
+from loadtest.transport.base import Transport
+from loadtest.transport.http import HttpTransport
 
 __all__ = ["ReplayOptions", "Turns", "replay_all", "replay_script"]
 
@@ -104,7 +105,7 @@ async def replay_all(scripts: tuple[Script, ...] | list[Script], opts: ReplayOpt
     # In recorded order every respondent must be under way (an earlier line may be anyone's);
     # one request is in flight at a time all the same.
     workers = len(scripts) if ordered else max(1, min(opts.concurrency, len(scripts)))
-    transport = Transport(opts.target_url, timeout_s=opts.timeout_s,
+    transport = HttpTransport(opts.target_url, timeout_s=opts.timeout_s,
                           max_connections=1 if ordered else max(1, opts.concurrency))
     queue = iter(range(len(scripts)))
 

@@ -13,6 +13,10 @@ the run's own percentiles come from the 3-digit HDR histograms.
 
 `export()` / `absorb()` carry a Metrics between processes (Locust workers to the master) as plain
 values with the histograms HDR-encoded, so the master's percentiles are those of all samples.
+
+`errors` tallies what went wrong with respondents by message (an error that ended one, or a
+failed check), with its step, its blame and the first respondent it happened to, so the console
+and the report can show the most frequent ones, as Locust's error report does.
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ from hdrh.histogram import HdrHistogram
 
 from loadtest.core.flow import RespondentResult
 
-__all__ = ["Metrics", "StepStats", "bucket_percentile", "new_histogram", "round2"]
+__all__ = ["ErrorTally", "Metrics", "StepStats", "bucket_percentile", "new_histogram", "round2"]
 
 LOWEST_US, HIGHEST_US, DIGITS = 1, 3_600_000_000, 3
+MAX_ERROR_KINDS = 200  # distinct messages kept; beyond, they are only counted (unbounded texts, bounded memory)
+MAX_MESSAGE = 300
 
 
 def round2(us: int) -> int:
@@ -87,6 +93,54 @@ class StepStats:
     statuses: Counter[int] = field(default_factory=Counter)
 
 
+class ErrorTally:
+    """Counts per (kind, step, blame, message): kind is "error" (it ended the respondent) or
+    "check" (a failed check); with each, the first respondent's seed and index, to replay it by."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str, str, str], list[int]] = {}  # key -> [count, first seed, first index]
+        self.overflow = 0  # occurrences of messages beyond MAX_ERROR_KINDS
+
+    def add(self, kind: str, step: str, blame: str, message: str, seed: int, index: int, count: int = 1) -> None:
+        key = (kind, step, blame, message[:MAX_MESSAGE])
+        entry = self.entries.get(key)
+        if entry is not None:
+            entry[0] += count
+        elif len(self.entries) < MAX_ERROR_KINDS:
+            self.entries[key] = [count, seed, index]
+        else:
+            self.overflow += count
+
+    def record(self, result: RespondentResult) -> None:
+        if result.error:
+            e = result.error
+            self.add("error", e.get("step") or _failed_step(result), str(e["blame"]),
+                     f"{e['error']}: {e['message']}", result.seed, result.index)
+        for check in result.checks:
+            self.add("check", "", str(check.blame), f"{check.name}: {check.detail}", result.seed, result.index)
+
+    def top(self, n: int | None = None) -> list[dict[str, Any]]:
+        ranked = sorted(self.entries.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        return [{"count": count, "kind": kind, "step": step, "blame": blame, "message": message,
+                 "first_seed": seed, "first_index": index}
+                for (kind, step, blame, message), (count, seed, index) in ranked[:n]]
+
+    def export(self) -> dict[str, Any]:
+        return {"entries": [[*key, *value] for key, value in self.entries.items()], "overflow": self.overflow}
+
+    def absorb(self, data: dict[str, Any]) -> None:
+        for kind, step, blame, message, count, seed, index in data.get("entries", ()):
+            self.add(kind, step, blame, message, seed, index, count)
+        self.overflow += data.get("overflow", 0)
+
+
+def _failed_step(result: RespondentResult) -> str:
+    """The step an error ended the respondent on, where the result shows it."""
+    if result.recoveries and result.recoveries[-1].how == "gave_up":
+        return result.recoveries[-1].lost
+    return "take" if not result.statuses else ""
+
+
 class Metrics:
     def __init__(self) -> None:
         self.steps: dict[str, StepStats] = defaultdict(StepStats)
@@ -96,6 +150,7 @@ class Metrics:
         self.statuses: Counter[str] = Counter()  # every reply status seen, terminal or not
         self.personas: dict[str, dict[str, Any]] = {}
         self.errors_by_blame: Counter[str] = Counter()
+        self.errors = ErrorTally()
         self.checks: Counter[str] = Counter()
         self.recoveries: Counter[str] = Counter()  # lost replies recovered from, by how (core/flow.py)
         self.faults: Counter[str] = Counter()  # injected faults respondents met, by kind
@@ -147,10 +202,12 @@ class Metrics:
         for check in result.checks:
             self.checks[check.name] += 1
         for recovery in result.recoveries:
-            self.recoveries[recovery["how"]] += 1
+            self.recoveries[recovery.how] += 1
         self.faults.update(result.faults)
         if result.error:
             self.errors_by_blame[result.error["blame"]] += 1
+        if result.error or result.checks:
+            self.errors.record(result)
 
     # --- summaries ------------------------------------------------------------------------------
     def requests_summary(self) -> dict[str, Any]:
@@ -204,7 +261,7 @@ class Metrics:
             "outcomes": dict(self.outcomes), "statuses": dict(self.statuses),
             "personas": {name: {"respondents": p["respondents"], "outcomes": dict(p["outcomes"]),
                                 "unexpected": p["unexpected"]} for name, p in self.personas.items()},
-            "errors_by_blame": dict(self.errors_by_blame), "checks": dict(self.checks),
+            "errors_by_blame": dict(self.errors_by_blame), "checks": dict(self.checks), "errors": self.errors.export(),
             "recoveries": dict(self.recoveries), "faults": dict(self.faults),
             "respondents": self.respondents, "unexpected": self.unexpected, "dropped_arrivals": self.dropped_arrivals,
         }
@@ -241,6 +298,7 @@ class Metrics:
             p["outcomes"].update(d["outcomes"])
             p["unexpected"] += d["unexpected"]
         self.errors_by_blame.update(data["errors_by_blame"])
+        self.errors.absorb(data.get("errors", {}))
         self.checks.update(data["checks"])
         self.recoveries.update(data.get("recoveries", {}))
         self.faults.update(data.get("faults", {}))

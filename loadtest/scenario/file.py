@@ -1,21 +1,32 @@
 """Scenario files (TOML): target, surveys, persona mix, load model, thresholds, seed.
 
-A bad scenario fails with one line naming the file, the key and what was expected. Paths inside
-a scenario (surveys, the personas folder) are relative to the scenario file. Secrets are never in
-the file: it names the environment variable that holds the API key.
+A bad scenario fails with one line naming the file, the key and what was expected; a key no table
+knows is refused with the closest known one. Paths inside a scenario (surveys, the personas
+folder) are relative to the scenario file. Secrets are never in the file: it names the
+environment variable that holds the API key.
+
+Survey files describe surveys for the embedded platform and the offline walk (ingestion); a
+scenario against a URL needs only the survey id. Personas are found by name: a scenario's
+`personas_dir` first, then the built-in scripts installed with the package.
 """
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loadtest.bundled import builtin_personas
+from loadtest.core.persona import Persona
+from loadtest.core.flow_values import FlowPolicy
 from loadtest.core.population import PersonaEntry
 from loadtest.core.toml_reader import MISSING, TomlError, TomlReader
-from loadtest.scenario.ingest import INGEST_STEP_NAMES, IngestStep, parse_ingest
+from loadtest.scenario import tables
+from loadtest.scenario.ingest import IngestStep, parse_ingest
 from loadtest.scenario.persona_loader import PersonaScriptError, load_persona
+from loadtest.scenario.tables import DataCheckSettings, PanelSettings, Regression, Thresholds
 from loadtest.survey.file import SurveyFileError, load_survey
 from loadtest.survey.model import Survey
 
@@ -46,64 +57,12 @@ class LoadModel:
 
 
 @dataclass(frozen=True)
-class Thresholds:
-    p95_ms: dict[str, float] = field(default_factory=dict)  # per step
-    p99_ms: dict[str, float] = field(default_factory=dict)
-    error_ratio: float | None = None  # max share of failed requests
-    unexpected: int | None = None  # max respondents with an unexpected outcome or failed check
-    dropped_arrivals: int | None = None
-    outcome_share: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)  # min, max
-
-
-@dataclass(frozen=True)
-class Regression:
-    """How much worse than a baseline run a run may be (`loadtest report RUN --baseline BASE`).
-    Latency increases are fractions of the baseline's value and count only above `min_ms`."""
-
-    p50_increase: float = 0.25
-    p95_increase: float = 0.25
-    p99_increase: float = 0.5
-    min_ms: float = 1.0
-    outcome_share_shift: float = 0.05  # absolute change in any outcome's share of respondents
-    error_ratio_increase: float = 0.01  # absolute change in the share of failed requests
-
-
-@dataclass(frozen=True)
-class DataCheckSettings:
-    """Read every completed respondent's stored answers back after the run (loadtest/control/readback.py)."""
-
-    enabled: bool | None = None  # None: on against the embedded platform, off against others
-    target: str | None = None  # the respondent data API's base URL; None: the survey target
-    token_env: str = "LOADTEST_DATA_TOKEN"  # the variable holding its bearer token
-
-
-@dataclass(frozen=True)
-class PanelSettings:
-    """Where and how completion callbacks go, and the panel set-up and reconciliation around a run."""
-
-    mode: str = "postback"  # or "redirect"
-    target: str | None = None  # the panel's base URL; None: the survey target (the embedded platform)
-    api_key_env: str = "LOADTEST_PANEL_API_KEY"
-    secret_env: str = "LOADTEST_PANEL_SECRET"
-    algorithm: str = "sha3_256"
-    encoding: str = "hex"
-    hashed: tuple[str, ...] = ("url", "body", "secret")
-    param: str = "enc"
-    placement: str = "query"
-    limit: str | None = "panel"  # the [limits] group every panel request passes
-    setup: bool = True  # create the DIY survey and its quotas, and start it, before the run
-    survey_id: str | None = None  # an existing DIY survey, when setup is false
-    quotas: tuple[dict[str, Any], ...] = ()
-    reconcile: bool = True
-
-
-@dataclass(frozen=True)
 class Scenario:
     path: Path
     name: str
     seed: int
     target: str  # "embedded" or a base URL
-    surveys: tuple[Survey, ...]
+    surveys: tuple[Survey, ...]  # may be empty against a URL target: then only survey ids are known
     survey_files: tuple[Path, ...]
     survey_id: int
     api_key_env: str
@@ -113,15 +72,33 @@ class Scenario:
     personas: tuple[PersonaEntry, ...]
     thresholds: Thresholds
     max_requests_per_respondent: int = 200
+    policy: FlowPolicy = field(default_factory=FlowPolicy)  # what a respondent puts up with (both drivers)
     limits: dict[str, float] = field(default_factory=dict)  # name -> requests per second
     panel: PanelSettings | None = None
     regression: Regression = field(default_factory=Regression)
     data_check: DataCheckSettings = field(default_factory=DataCheckSettings)
     faults: bool = False  # a [faults] table the embedded platform injects (checked here, applied there)
     ingest: tuple[IngestStep, ...] = ()  # [[ingest]] steps, run before the live respondents
+    # Every respondent's transaction id starts with it. None in the file: a run makes its own
+    # (engine/pipeline.py, the Locust test), so runs never collide on a target that keeps state.
+    transaction_prefix: str | None = None
 
 
-_STEPS = ("take", "submit-page", "previous-page", "redirect", *INGEST_STEP_NAMES.values())
+def _policy(head: TomlReader, cap: int) -> FlowPolicy:
+    wait = head.number("rate_limit_wait_s", 120.0)
+    if wait < 0:
+        raise head.fail("rate_limit_wait_s", f"seconds >= 0 (got {wait})")
+    return FlowPolicy(max_requests=cap, rate_limit_budget_s=float(wait),
+                      strict_extensions=head.bool("check_extensions", False))
+
+
+_TOP = ("scenario", "load", "limits", "panel", "answers", "personas", "thresholds", "regression", "data_check",
+        "faults", "ingest")
+_HEAD = ("name", "seed", "target", "surveys", "survey_id", "api_key_env", "follow_redirects", "request_timeout_s",
+         "think_scale", "personas_dir", "max_requests_per_respondent", "transaction_prefix",
+         "rate_limit_wait_s", "check_extensions")
+_CLOSED = ("model", "concurrency", "respondents", "duration_s")
+_OPEN = ("model", "arrival_rate", "duration_s", "max_in_flight")
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -138,11 +115,19 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def _scenario(path: Path, top: TomlReader) -> Scenario:
+    top.only(_TOP)
     head = top.table("scenario", required=True)
+    head.only(_HEAD)
     base = path.parent
-    files_raw = head._get("surveys", MISSING)
-    if not isinstance(files_raw, list) or not files_raw or not all(isinstance(f, str) for f in files_raw):
-        raise head.fail("surveys", "a non-empty array of survey file paths (relative to the scenario)")
+    target = head.str("target", "embedded")
+    if target != "embedded" and not target.startswith(("http://", "https://")):
+        raise head.fail("target", f'"embedded" or an http(s) URL (got {target!r})')
+    # A URL target needs only the survey id; survey files are for the embedded platform and the offline walk.
+    files_raw = head._get("surveys", [] if target != "embedded" else MISSING)
+    if not isinstance(files_raw, list) or not all(isinstance(f, str) for f in files_raw) or (
+            target == "embedded" and not files_raw):
+        raise head.fail("surveys", "a non-empty array of survey file paths (relative to the scenario)"
+                        + (" for the embedded platform to serve" if target == "embedded" else ""))
     files = tuple((base / f).resolve() for f in files_raw)
     surveys = []
     for i, f in enumerate(files):
@@ -151,19 +136,30 @@ def _scenario(path: Path, top: TomlReader) -> Scenario:
         except SurveyFileError as exc:
             raise head.fail(f"surveys[{i}]", f"a valid survey file ({exc})") from None
     ids = [s.id for s in surveys]
-    survey_id = head.int("survey_id", ids[0])
-    if survey_id not in ids:
-        raise head.fail("survey_id", f"one of the surveys' ids {ids} (got {survey_id})")
-    target = head.str("target", "embedded")
-    if target != "embedded" and not target.startswith(("http://", "https://")):
-        raise head.fail("target", f'"embedded" or an http(s) URL (got {target!r})')
+    if ids:
+        survey_id = head.int("survey_id", ids[0])
+        if survey_id not in ids:
+            raise head.fail("survey_id", f"one of the surveys' ids {ids} (got {survey_id})")
+    elif "survey_id" not in head.data:
+        raise head.fail("survey_id", "the id of the survey on the target (no survey file names it)")
+    else:
+        survey_id = head.int("survey_id", minimum=1)
     follow = head._get("follow_redirects", [])
     if not isinstance(follow, list) or not all(isinstance(h, str) and h for h in follow):
         raise head.fail("follow_redirects", 'an array of host names ("target" means the target\'s host)')
     think_scale = head.number("think_scale", 1.0)
     if think_scale < 0:
         raise head.fail("think_scale", "a number >= 0")
-    personas_dir = (base / head.str("personas_dir", "../personas")).resolve()
+    personas_dir = None
+    if "personas_dir" in head.data:
+        personas_dir = (base / head.str("personas_dir")).resolve()
+        if not personas_dir.is_dir():
+            raise head.fail("personas_dir", f"a folder of persona scripts, relative to the scenario (no folder "
+                            f"{personas_dir})")
+    prefix = head.str("transaction_prefix", None)
+    if prefix is not None and (len(prefix) > 40 or not all(c.isascii() and (c.isalnum() or c in "-_.")
+                                                            for c in prefix)):
+        raise head.fail("transaction_prefix", f"up to 40 letters, digits, '-', '_' or '.' (got {prefix!r})")
     pinned = _answers(top, "answers")
     timeout = head.number("request_timeout_s", 10.0)
     if timeout <= 0:
@@ -181,15 +177,25 @@ def _scenario(path: Path, top: TomlReader) -> Scenario:
         request_timeout_s=timeout,
         load=_load_model(top.table("load", required=True)),
         personas=(personas := _personas(top, personas_dir, survey_id, ids, pinned, think_scale)),
-        thresholds=_thresholds(top.table("thresholds")),
-        max_requests_per_respondent=head.int("max_requests_per_respondent", 200, minimum=1),
-        limits=(limits := _limits(top.table("limits"))),
-        panel=_panel(top, limits) if "panel" in top.data else None,
-        regression=_regression(top.table("regression")),
-        data_check=_data_check(top.table("data_check")),
+        thresholds=tables.thresholds(top.table("thresholds")),
+        max_requests_per_respondent=(cap := head.int("max_requests_per_respondent", 200, minimum=1)),
+        policy=_policy(head, cap),
+        limits=(limits := tables.limits(top.table("limits"))),
+        panel=tables.panel(top, limits) if "panel" in top.data else None,
+        regression=tables.regression(top.table("regression")),
+        data_check=tables.data_check(top.table("data_check")),
         faults=_faults(top, path),
-        ingest=parse_ingest(top, ids, survey_id, personas, limits),
+        ingest=_ingest(top, ids, survey_id, personas, limits),
+        transaction_prefix=prefix,
     )
+
+
+def _ingest(top: TomlReader, ids: list[int], survey_id: int, personas: tuple[PersonaEntry, ...],
+            limits: dict[str, float]) -> tuple[IngestStep, ...]:
+    if "ingest" in top.data and not ids:
+        raise top.fail("ingest", "scenario.surveys as well: an ingest step walks the survey's definition "
+                       "offline to answer it, and this scenario names no survey file")
+    return parse_ingest(top, ids, survey_id, personas, limits)
 
 
 def _faults(top: TomlReader, path: Path) -> bool:
@@ -199,27 +205,6 @@ def _faults(top: TomlReader, path: Path) -> bool:
         return False
     top.table("faults")  # a table, at least
     return True
-
-
-def _data_check(r: TomlReader) -> DataCheckSettings:
-    enabled = r._get("enabled", None)
-    if enabled is not None and not isinstance(enabled, bool):
-        raise r.fail("enabled", "true or false")
-    target = r.str("target", None)
-    if target is not None and not target.startswith(("http://", "https://")):
-        raise r.fail("target", f"an http(s) URL (got {target!r})")
-    return DataCheckSettings(enabled=enabled, target=target, token_env=r.str("token_env", "LOADTEST_DATA_TOKEN"))
-
-
-def _regression(r: TomlReader) -> Regression:
-    base = Regression()
-    values = {}
-    for name in base.__dataclass_fields__:
-        value = r.number(name, getattr(base, name))
-        if value < 0:
-            raise r.fail(name, "a number >= 0")
-        values[name] = float(value)
-    return Regression(**values)
 
 
 def _answers(r: TomlReader, key: str) -> dict[str, str]:
@@ -233,34 +218,47 @@ def _answers(r: TomlReader, key: str) -> dict[str, str]:
 
 
 def _load_model(r: TomlReader) -> LoadModel:
+    r.only(dict.fromkeys((*_CLOSED, *_OPEN)))
     kind = r.str("model", choices=("closed", "open"))
+    r.only(_CLOSED if kind == "closed" else _OPEN, note=f' for model = "{kind}"')
     if kind == "closed":
         respondents = r.int("respondents", None, minimum=1)
         return LoadModel(
             kind=kind,
             concurrency=r.int("concurrency", 10, minimum=1),
             respondents=respondents,
-            duration_s=_positive(r, "duration_s", 600.0 if respondents else MISSING),
+            duration_s=tables.positive(r, "duration_s", 600.0 if respondents else MISSING),
         )
     return LoadModel(
         kind=kind,
-        arrival_rate=_positive(r, "arrival_rate", MISSING),
-        duration_s=_positive(r, "duration_s", MISSING),
+        arrival_rate=tables.positive(r, "arrival_rate", MISSING),
+        duration_s=tables.positive(r, "duration_s", MISSING),
         max_in_flight=r.int("max_in_flight", 10_000, minimum=1),
     )
-
-
-def _positive(r: TomlReader, key: str, default: Any) -> float:
-    value = r.number(key, default)
-    if value <= 0:
-        raise r.fail(key, f"a number > 0 (got {value})")
-    return float(value)
 
 
 _ENTRY_KEYS = {"script", "weight", "survey", "expects", "answers"}
 
 
-def _personas(top: TomlReader, folder: Path, survey_id: int, ids: list[int], pinned: dict[str, str],
+def _persona_class(e: TomlReader, script: str, folder: Path | None) -> type[Persona]:
+    """The script named `script`: the scenario's personas_dir first, then the built-in ones."""
+    builtin = builtin_personas()
+    path = folder / f"{script}.py" if folder is not None else None
+    if path is None or not path.is_file():
+        path = builtin.get(script)
+    if path is None:
+        known = sorted({*builtin, *(p.stem for p in folder.glob("*.py"))} if folder else builtin)
+        close = difflib.get_close_matches(script, known, n=1)
+        where = f"in personas_dir ({folder}) or built in" if folder else "built in (or in a personas_dir)"
+        hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(known)}"
+        raise e.fail("script", f"a persona script {where}: there is no {script!r} ({hint})")
+    try:
+        return load_persona(path)
+    except PersonaScriptError as exc:
+        raise e.fail("script", f"a persona script that loads ({exc})") from None
+
+
+def _personas(top: TomlReader, folder: Path | None, survey_id: int, ids: list[int], pinned: dict[str, str],
               think_scale: float) -> tuple[PersonaEntry, ...]:
     table = top.table("personas", required=True)
     if not table.data:
@@ -268,11 +266,8 @@ def _personas(top: TomlReader, folder: Path, survey_id: int, ids: list[int], pin
     entries = []
     for name in table.data:
         e = table.table(name)
+        cls = _persona_class(e, e.str("script", name), folder)
         script = e.str("script", name)
-        try:
-            cls = load_persona(folder / f"{script}.py")
-        except PersonaScriptError as exc:
-            raise e.fail("script", f"a persona script in {folder} ({exc})") from None
         params: dict[str, Any] = {k: v for k, v in e.data.items() if k not in _ENTRY_KEYS}
         params["answers"] = {**pinned, **_answers(e, "answers")}
         params.setdefault("think_scale", think_scale)
@@ -284,8 +279,8 @@ def _personas(top: TomlReader, folder: Path, survey_id: int, ids: list[int], pin
         for required in cls.requires:
             if not params.get(required):
                 raise e.fail(required, f"a value: persona {script!r} needs it")
-        sid = e.int("survey", survey_id)
-        if sid not in ids:
+        sid = e.int("survey", survey_id, minimum=1)
+        if ids and sid not in ids:
             raise e.fail("survey", f"one of the scenario's survey ids {ids} (got {sid})")
         entries.append(PersonaEntry(name=name, cls=cls, weight=e.int("weight", 1, minimum=0), survey_id=sid,
                                     params=params))
@@ -294,77 +289,3 @@ def _personas(top: TomlReader, folder: Path, survey_id: int, ids: list[int], pin
     return tuple(entries)
 
 
-def _thresholds(r: TomlReader) -> Thresholds:
-    def per_step(key: str) -> dict[str, float]:
-        t = r.table(key)
-        out = {}
-        for step in t.data:
-            if step not in _STEPS:
-                raise t.fail(step, f"a step name: one of {', '.join(_STEPS)}")
-            out[step] = _positive(t, step, MISSING)
-        return out
-
-    shares: dict[str, tuple[float | None, float | None]] = {}
-    table = r.table("outcome_share")
-    for outcome in table.data:
-        bounds = table.table(outcome)
-        low, high = bounds.number("min", None), bounds.number("max", None)
-        if low is None and high is None:
-            raise bounds.fail("min", "min and/or max (shares from 0 to 1)")
-        shares[outcome] = (low, high)
-    ratio = r.number("error_ratio", None)
-    return Thresholds(
-        p95_ms=per_step("p95_ms"),
-        p99_ms=per_step("p99_ms"),
-        error_ratio=ratio,
-        unexpected=r.int("unexpected", None, minimum=0),
-        dropped_arrivals=r.int("dropped_arrivals", None, minimum=0),
-        outcome_share=shares,
-    )
-
-
-def _limits(r: TomlReader) -> dict[str, float]:
-    """`name = { rate = R }` (requests per second). "survey" gates respondent-flow requests,
-    "panel" callbacks and DIY calls; both hold across all respondents of the process."""
-    out = {}
-    for name in r.data:
-        out[name] = _positive(r.table(name), "rate", MISSING)
-    return out
-
-
-def _panel(top: TomlReader, limits: dict[str, float]) -> PanelSettings:
-    p = top.table("panel")
-    hashed = p._get("hashed", ["url", "body", "secret"])
-    if not isinstance(hashed, list) or not hashed or any(h not in ("url", "body", "secret") for h in hashed):
-        raise p.fail("hashed", 'an array of "url", "body", "secret" in the order they are hashed')
-    limit = p.str("limit", "panel" if "panel" in limits else None)
-    if limit is not None and limit not in limits:
-        raise p.fail("limit", f"the name of a [limits] table ({', '.join(limits) or 'none defined'})")
-    target = p.str("target", None)
-    if target is not None and not target.startswith(("http://", "https://")):
-        raise p.fail("target", f"an http(s) URL (got {target!r})")
-    setup = p.bool("setup", True)
-    survey_id = p.str("survey_id", None)
-    if not setup and survey_id is None and p.bool("reconcile", True):
-        raise p.fail("survey_id", "the panel's survey id, to reconcile against, when setup = false")
-    quotas = []
-    for q in p.tables("quotas", required=False):
-        answers = q.ints("answer_ids")
-        quotas.append({"name": q.str("name", None), "target_completes": q.int("target_completes", minimum=0),
-                       "state": "active", "questions": [{"question_id": q.int("question_id"), "answer_ids": answers}]})
-    return PanelSettings(
-        mode=p.str("mode", "postback", choices=("postback", "redirect")),
-        target=target,
-        api_key_env=p.str("api_key_env", "LOADTEST_PANEL_API_KEY"),
-        secret_env=p.str("secret_env", "LOADTEST_PANEL_SECRET"),
-        algorithm=p.str("algorithm", "sha3_256", choices=("sha3_256", "sha256", "sha1")),
-        encoding=p.str("encoding", "hex", choices=("hex", "base64url")),
-        hashed=tuple(hashed),
-        param=p.str("param", "enc"),
-        placement=p.str("placement", "query", choices=("query", "header")),
-        limit=limit,
-        setup=setup,
-        survey_id=survey_id,
-        quotas=tuple(quotas),
-        reconcile=p.bool("reconcile", True),
-    )

@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 import httptools
 
 from loadtest.core.errors import TransportError
-from loadtest.core.flow import Reply, Request
+from loadtest.core.flow_values import Reply, Request
 
-__all__ = ["Connection", "Transport"]
+__all__ = ["Connection", "HttpTransport"]
 
 Origin = tuple[str, str, int]  # scheme, host, port
 
@@ -106,7 +106,7 @@ class _Pool:
         self.waiters: deque[asyncio.Future[None]] = deque()
 
 
-class Transport:
+class HttpTransport:
     def __init__(
         self,
         base_url: str,

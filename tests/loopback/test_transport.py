@@ -10,7 +10,7 @@ import pytest
 
 from loadtest.core.errors import TransportError
 from loadtest.core.flow import Request
-from loadtest.transport.http import Transport
+from loadtest.transport.http import HttpTransport
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -51,7 +51,7 @@ def test_keep_alive_reuses_one_connection_and_chunked_bodies_are_decoded() -> No
             await writer.drain()
 
     async def client(url: str) -> None:
-        t = Transport(url)
+        t = HttpTransport(url)
         post = Request(step="submit-page", method="POST", url="/y", headers=(), body=b'{"u_1":"2"}')
         for req in [GET] * 5 + [post]:
             reply = await t.send(req)
@@ -72,7 +72,7 @@ def test_connection_close_is_honoured_and_the_next_request_reconnects() -> None:
         writer.close()
 
     async def client(url: str) -> None:
-        t = Transport(url)
+        t = HttpTransport(url)
         for _ in range(3):
             assert (await t.send(GET)).body == b"ok"
         assert t.connections_opened == 3
@@ -96,7 +96,7 @@ def test_failures_become_transport_errors(behaviour: str) -> None:
         writer.close()
 
     async def client(url: str) -> None:
-        t = Transport(url, timeout_s=0.3)
+        t = HttpTransport(url, timeout_s=0.3)
         with pytest.raises(TransportError):
             await t.send(GET)
 
@@ -109,8 +109,8 @@ def test_a_refused_connection_is_a_transport_error() -> None:
         port = server.sockets[0].getsockname()[1]
         server.close()
         await server.wait_closed()
-        with pytest.raises(TransportError, match="connect to 127.0.0.1"):
-            await Transport(f"http://127.0.0.1:{port}").send(GET)
+        with pytest.raises(TransportError, match=r"connect to 127\.0\.0\.1"):
+            await HttpTransport(f"http://127.0.0.1:{port}").send(GET)
 
     asyncio.run(main())
 
@@ -135,7 +135,7 @@ def test_the_pool_caps_connections_and_queues_the_rest() -> None:
             open_now -= 1
 
     async def client(url: str) -> None:
-        t = Transport(url, max_connections=3)
+        t = HttpTransport(url, max_connections=3)
         replies = await asyncio.gather(*(t.send(GET) for _ in range(30)))
         assert all(r.status == 200 for r in replies)
         assert t.connections_opened == 3
@@ -167,10 +167,10 @@ def test_tls_targets_work_with_the_context_given(tmp_path) -> None:  # type: ign
         server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=server_ctx)
         port = server.sockets[0].getsockname()[1]
         async with server:
-            reply = await Transport(f"https://127.0.0.1:{port}", ssl_context=client_ctx).send(GET)
+            reply = await HttpTransport(f"https://127.0.0.1:{port}", ssl_context=client_ctx).send(GET)
             assert (reply.status, reply.body) == (200, b"secure")
             with pytest.raises(TransportError):  # an untrusted certificate is refused, not ignored
-                await Transport(f"https://127.0.0.1:{port}").send(GET)
+                await HttpTransport(f"https://127.0.0.1:{port}").send(GET)
 
     asyncio.run(main())
 
@@ -194,7 +194,7 @@ def test_service_time_leaves_out_waiting_for_a_pooled_connection() -> None:
             await writer.drain()
 
     async def client(url: str) -> None:
-        t = Transport(url, max_connections=1)
+        t = HttpTransport(url, max_connections=1)
         first, second = await asyncio.gather(t.send(GET), t.send(GET))
         assert t.connections_opened == 1
         # The second spent ~0.3 s queued for the only connection; its service time is its own exchange.
@@ -218,10 +218,10 @@ def test_only_the_request_past_its_deadline_times_out_and_a_second_loop_still_ha
             await writer.drain()
 
     hang = Request(step="take", method="GET", url="/hang", headers=())
-    t = Transport("http://127.0.0.1:1", timeout_s=0.3)  # replaced per loop below; one object, two loops
+    t = HttpTransport("http://127.0.0.1:1", timeout_s=0.3)  # replaced per loop below; one object, two loops
 
     async def client(url: str) -> None:
-        t.base = Transport(url).base
+        t.base = HttpTransport(url).base
         # wait_for only turns a timeout that never fires into a failure instead of a hung suite
         results = await asyncio.wait_for(
             asyncio.gather(t.send(hang), *(t.send(GET) for _ in range(3)), return_exceptions=True), 30)
@@ -258,7 +258,7 @@ def test_service_time_ends_when_the_reply_is_complete_not_when_the_task_next_run
         await reader.read()
 
     async def client(url: str) -> None:
-        t = Transport(url)
+        t = HttpTransport(url)
         began = time.perf_counter()
         reply = await t.send(GET)
         wall = time.perf_counter() - began

@@ -4,11 +4,12 @@ reference platform are written independently, so each checks the other."""
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import orjson
 import pytest
 
-from loadtest.core.answers import Answerer, echo_mismatches, keys_of, kind_of
+from loadtest.core.answers import Answerer, echo_extension_mismatches, echo_mismatches, keys_of, kind_of
 from loadtest.core.errors import UnanswerableQuestion
 from loadtest.core.page import FormParam, Question, parse_reply
 from loadtest.platform.questionpro.render import PageRenderer
@@ -93,9 +94,20 @@ def test_pinned_answers_and_straightlining() -> None:
 
 @pytest.mark.parametrize("page_id", list(CS_PAGES))
 def test_previous_page_echo_matches_what_was_sent_and_a_change_is_caught(page_id: str) -> None:
+    """A change shows as a broken promise (choices not marked selected) or, for the values only
+    the reference platform echoes (texts, grid rows, dates), as an extension mismatch."""
     _, reply = shown(page_id, CS_PAGES[page_id])
-    assert [m for q in reply.questions for m in echo_mismatches(q, CS_PAGES[page_id])] == []
+    def both(form: dict[str, Any]) -> list[str]:
+        return [m for q in reply.questions for m in (*echo_mismatches(q, form), *echo_extension_mismatches(q, form))]
+    assert both(CS_PAGES[page_id]) == []
     changed = dict(CS_PAGES[page_id])
     key = next(iter(changed))
     changed[key] = ["50032"] if isinstance(changed[key], list) else "99"
-    assert [m for q in reply.questions for m in echo_mismatches(q, changed)]
+    assert both(changed)
+
+
+def test_only_choices_are_a_promise_of_seed_001() -> None:
+    """A text that comes back different is an extension; a choice not marked selected is not."""
+    q = next(q for page in CS_PAGES for q in shown(page, CS_PAGES[page])[1].questions if kind_of(q) == "text")
+    form = {f"t_{q.answers[0].id}": "something else entirely"}
+    assert echo_mismatches(q, form) == [] and echo_extension_mismatches(q, form)

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from loadtest.core.errors import TransportError
-from loadtest.core.flow import Reply
+from loadtest.core.flow import Recovery, Reply
 from tests.unit.test_flow import Q, headers, make_flow, reply
 
 Q2 = {**Q, "id": 2, "answers": [{"id": 21, "text": "c"}, {"id": 22, "text": "d"}]}
@@ -27,7 +27,7 @@ def test_a_first_take_that_got_no_reply_is_sent_again_after_a_backoff() -> None:
     first = flow.start()
     _, again = flow.lost(LOST)
     assert again is not None and (again.step, again.url, again.body) == (first.step, first.url, first.body)
-    assert again.think_s == 0.1 and flow.result.recoveries == [{"lost": "take", "error": "TransportError", "how": "retried"}]
+    assert again.think_s == 0.1 and flow.result.recoveries == [Recovery("take", "TransportError", "retried")]
 
 
 def test_a_lost_submit_that_never_landed_is_answered_again_and_reported_as_resubmitted() -> None:
@@ -40,7 +40,7 @@ def test_a_lost_submit_that_never_landed_is_answered_again_and_reported_as_resub
     assert resume.url == "/a/api/v2/surveys/5/take" and headers(resume)["x-survey-token"] == "t1"
     _, again = flow.receive(page(Q, "t1b"))  # the platform still shows page 1: the submit never landed
     assert again is not None and again.step == "submit-page" and orjson.loads(again.body).keys() == {"u_1"}
-    assert flow.result.recoveries == [{"lost": "submit-page", "error": "TransportError", "how": "resubmitted"}]
+    assert flow.result.recoveries == [Recovery("submit-page", "TransportError", "resubmitted")]
 
 
 def test_a_lost_submit_that_landed_carries_on_from_the_next_page_without_repeating_it() -> None:
@@ -50,7 +50,7 @@ def test_a_lost_submit_that_landed_carries_on_from_the_next_page_without_repeati
     flow.lost(LOST)
     _, nxt = flow.receive(page(Q2, "t2"))  # page 2: the submit had been processed
     assert nxt is not None and orjson.loads(nxt.body).keys() == {"u_2"}
-    assert flow.result.recoveries[0]["how"] == "resumed" and flow.result.pages == [[1], [2]]
+    assert flow.result.recoveries[0].how == "resumed" and flow.result.pages == [[1], [2]]
     _, done = flow.receive(reply("survey_complete", token="t3"))
     assert done is None and flow.result.outcome == "survey_complete" and flow.result.expected
 
@@ -62,7 +62,7 @@ def test_a_lost_final_submit_ends_with_the_outcome_the_platform_recorded() -> No
     _, resume = flow.lost(LOST)
     assert resume is not None
     _, done = flow.receive(reply("survey_complete", token="t2"))
-    assert done is None and flow.result.outcome == "survey_complete" and flow.result.recoveries[0]["how"] == "resumed"
+    assert done is None and flow.result.outcome == "survey_complete" and flow.result.recoveries[0].how == "resumed"
 
 
 def test_losses_in_a_row_are_bounded_then_the_respondent_fails_with_a_transport_error() -> None:
@@ -78,7 +78,7 @@ def test_losses_in_a_row_are_bounded_then_the_respondent_fails_with_a_transport_
     _, req = flow.lost(LOST)
     assert req is None and flow.done and flow.result.outcome == "failed"
     assert flow.result.error == {"blame": "transport", "error": "TransportError", "message": "connection reset by peer"}
-    assert [r["how"] for r in flow.result.recoveries][-2:] == ["resume_lost", "gave_up"]
+    assert [r.how for r in flow.result.recoveries][-2:] == ["resume_lost", "gave_up"]
 
 
 def test_a_usable_reply_resets_the_run_of_losses() -> None:

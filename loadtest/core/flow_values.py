@@ -1,0 +1,162 @@
+"""The values a RespondentFlow trades with its driver: requests, replies, events, the result.
+
+Frozen where they are shared or kept (Request, Reply, events, Recovery); RespondentResult is the
+one mutable record, filled in by the flow alone and read by drivers, metrics and the log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from loadtest.core.errors import Blame
+from loadtest.core.persona import FailedCheck
+
+__all__ = [
+    "API", "FAULT_HEADER", "CheckFailed", "Event", "ExtensionNotSeen", "FlowPolicy", "FlowTarget",
+    "OutcomeReached", "PageShown", "Recovery", "RedirectFollowed", "Reply", "ReplyLost", "Request",
+    "RespondentFailed", "RespondentResult", "Throttled",
+]
+
+API = "/a/api/v2/surveys"
+FAULT_HEADER = "x-loadtest-fault"  # the reference platform's tag on a fault it injected (its extension)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    step: str  # take | submit-page | previous-page | resume | redirect: what reports name it by
+    method: str
+    url: str  # a path on the target, or an absolute URL (redirects)
+    headers: tuple[tuple[str, str], ...]
+    body: bytes = b""
+    think_s: float = 0.0  # wait this long before sending (think time, back-off, Retry-After)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    elapsed_s: float = 0.0  # service time: request written -> reply complete (no connect, no queueing)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowTarget:
+    survey_id: int
+    api_key: str | None
+    host: str = "127.0.0.1"  # the target's host, for deciding which redirects to follow
+    follow_hosts: frozenset[str] = frozenset()  # redirectUrl hosts we may send a request to
+    api_key_env: str = "LOADTEST_API_KEY"  # named (never its value) when the target refuses the key
+
+
+@dataclass(frozen=True, slots=True)
+class FlowPolicy:
+    """How much a respondent puts up with. One default for every driver."""
+
+    max_requests: int = 200  # a persona going round in circles ends, named
+    max_lost_in_a_row: int = 8  # lost replies with no usable reply between them
+    max_recoveries: int = 30  # lost replies in all
+    rate_limit_budget_s: float = 120.0  # seconds a respondent waits out 429s before it gives up
+    max_wait_s: float = 30.0  # no single Retry-After holds a respondent longer than this
+    strict_extensions: bool = False  # checks of the reference platform's extensions fail a respondent
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """One reply that was lost (or spoiled), and how the respondent came out of it.
+
+    how: retried (the first take, sent again), resumed (the lost move had landed), resubmitted /
+    back_again (it had not; the persona decided the page again), resume_lost (the resume itself
+    was lost), gave_up, pending (the run ended before the resume was answered)."""
+
+    lost: str  # the step whose reply was lost
+    error: str  # the error's type name
+    how: str
+
+
+# --- events: what happened, for the driver's metrics and live views --------------------------
+@dataclass(frozen=True, slots=True)
+class PageShown:
+    step: str
+    status: str
+    questions: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeReached:
+    outcome: str
+    expected: bool
+    redirect_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckFailed:
+    name: str
+    detail: str
+    blame: Blame
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionNotSeen:
+    """Something only the reference platform promises did not happen: information, not a failure."""
+
+    name: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class RedirectFollowed:
+    url: str
+    http_status: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyLost:
+    step: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Throttled:
+    """The target answered 429 (or 503 with Retry-After): every respondent of it should pause."""
+
+    step: str
+    wait_s: float
+    http_status: int
+
+
+@dataclass(frozen=True, slots=True)
+class RespondentFailed:
+    blame: Blame
+    error: str
+    message: str
+
+
+Event = (PageShown | OutcomeReached | CheckFailed | ExtensionNotSeen | RedirectFollowed | ReplyLost | Throttled
+         | RespondentFailed)
+
+
+@dataclass(slots=True)
+class RespondentResult:
+    index: int
+    persona: str
+    seed: int
+    survey_id: int
+    transaction_id: str
+    outcome: str | None = None  # a terminal status, "abandoned", "rate_limited", "incomplete" or "failed"
+    expected: bool = False
+    statuses: list[str] = field(default_factory=list)
+    pages: list[list[int]] = field(default_factory=list)  # question ids of each page shown
+    redirect_url: str | None = None
+    redirect_followed: int | None = None  # HTTP status of the followed redirect
+    checks: list[FailedCheck] = field(default_factory=list)
+    extensions_not_seen: list[str] = field(default_factory=list)
+    error: dict[str, str] | None = None
+    requests: int = 0
+    details: dict[str, Any] = field(default_factory=dict)  # terminateReason, quotaId of the outcome
+    # What the platform should hold for this respondent: the last form submitted for each page
+    # on its final path (going back and submitting a page again drops the pages after it).
+    answers: dict[str, Any] = field(default_factory=dict)
+    recoveries: list[Recovery] = field(default_factory=list)
+    faults: list[str] = field(default_factory=list)  # injected faults this respondent met, by kind
+    throttled_s: float = 0.0  # time spent waiting out 429s
