@@ -2,9 +2,9 @@
 
 `Platform.handle` takes a plain request (method, path, query, lower-cased headers, body) and
 returns (status, headers, body); it never raises. `Platform.serve` is what the adapters call:
-`handle` with the fault plan applied (faults.py), plus how long to hold the reply back. granian serves it through `__rsgi__` (its
-fastest interface, see bench/RESULTS.md); `__call__` is the ASGI form of the same thing, for
-any ASGI server or httpx.ASGITransport.
+`handle` with the fault plan applied (faults.py), plus how long to hold the reply back. granian
+serves it through `__rsgi__` (its fastest interface, see bench/RESULTS.md); `__call__` is the
+ASGI form of the same thing, for any ASGI server or httpx.ASGITransport.
 """
 
 from __future__ import annotations
@@ -23,9 +23,16 @@ import orjson
 
 from loadtest.local_defaults import DEFAULT_API_KEY
 from loadtest.platform import admin
+from loadtest.platform.body import BodyReader, BodyRefused
 from loadtest.platform.envelopes import ApiReply, error_envelope
 from loadtest.platform.faults.plan import FAULT_HEADER, Decision, FaultPlan
-from loadtest.platform.forsta.respondent_data import DATA_PREFIX, DEFAULT_DATA_TOKEN, RespondentData, Stream
+from loadtest.platform.forsta.respondent_data import (
+    DATA_PREFIX,
+    DEFAULT_DATA_TOKEN,
+    MAX_DATA_BODY,
+    RespondentData,
+    Stream,
+)
 from loadtest.platform.questionpro.respondent_api import API, RespondentApi
 from loadtest.platform.questionpro.responses_api import ResponsesApi
 from loadtest.platform.storage import Store
@@ -51,6 +58,7 @@ class PlatformConfig:
     panel_algorithm: str = "sha3_256"
     data_token: str = DEFAULT_DATA_TOKEN  # the bearer token of the respondent data API
     admin_token: str | None = None  # when set, /__admin/* needs `Authorization: Bearer <it>`
+    body_timeout_s: float = 10.0  # a request body not whole by then is answered 408 and its connection dropped
 
 
 class Platform:
@@ -62,6 +70,7 @@ class Platform:
         self._api_key = config.api_key.encode()
         self.static_page: bytes | None = None  # rendered once by admin's /__admin/static-page
         self.faults = FaultPlan()  # none until configured (--faults, PUT /__admin/faults)
+        self.bodies = BodyReader(config.body_timeout_s)
         self.data = RespondentData(self.api.surveys, store, self.api.sessions, config.data_token, self.api.clock)
         self.responses = ResponsesApi(self.api, config.api_key)
         self.panel = PanelApi(
@@ -120,6 +129,21 @@ class Platform:
         self.requests[(endpoint if status != 404 else "unknown", status, "")] += 1
         return status, JSON, payload
 
+    def _refuse_body(self, path: str, refused: BodyRefused) -> tuple[int, list[tuple[str, str]], bytes]:
+        """A body that was not read: each API's own error shape, counted like any reply."""
+        if path.startswith(API + "/"):
+            endpoint = path.rsplit("/", 1)[-1]
+            reply = error_envelope(refused.status, path, refused.message)
+            self.requests[(endpoint, refused.status, reply.outcome)] += 1
+            return refused.status, JSON, reply.body
+        endpoint = "respondent-data" if path.startswith(DATA_PREFIX) else "panel" \
+            if path.startswith(PANEL_PREFIXES) else "other"
+        self.requests[(endpoint, refused.status, "")] += 1
+        if endpoint == "panel":
+            return refused.status, JSON, orjson.dumps({"errors": [refused.message], "meta": {"hints": [],
+                                                                                          "warnings": []}})
+        return refused.status, JSON, orjson.dumps({"message": refused.message})
+
     def _admin_allowed(self, headers: Mapping[str, str]) -> bool:
         if self.config.admin_token is None:
             return True
@@ -155,7 +179,13 @@ class Platform:
 
     # --- RSGI (granian) -----------------------------------------------------------------
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
-        body = await protocol() if scope.method in ("POST", "PUT", "PATCH", "DELETE") else b""
+        body = b""
+        if scope.method in ("POST", "PUT", "PATCH", "DELETE"):
+            try:
+                body = await self.bodies.read(protocol, scope.headers, _body_limit(scope.path))
+            except BodyRefused as refused:
+                protocol.response_bytes(*self._refuse_body(scope.path, refused))
+                return
         (status, headers, payload), delay = self.serve(scope.method, scope.path, scope.query_string, scope.headers,
                                                        body)
         if delay > 0:
@@ -175,10 +205,18 @@ class Platform:
             await send({"type": "lifespan.shutdown.complete"})
             return
         chunks = []
-        more = True
+        more, size, limit = True, 0, _body_limit(scope["path"])
         while more:
             message = await receive()
-            chunks.append(message.get("body", b""))
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:  # cut here: the rest is never held in memory
+                code, refused, text = self._refuse_body(scope["path"], BodyRefused(413, "too large"))
+                await send({"type": "http.response.start", "status": code,
+                            "headers": [(k.encode(), v.encode()) for k, v in refused]})
+                await send({"type": "http.response.body", "body": text})
+                return
+            chunks.append(chunk)
             more = message.get("more_body", False)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         (status, out_headers, payload), delay = self.serve(
@@ -196,6 +234,10 @@ class Platform:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             payload = b""
         await send({"type": "http.response.body", "body": payload})
+
+
+def _body_limit(path: str) -> int:
+    return MAX_DATA_BODY if path.startswith(DATA_PREFIX) else MAX_BODY_BYTES
 
 
 def _reply(reply: ApiReply) -> Response:

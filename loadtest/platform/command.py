@@ -35,6 +35,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     mock.add_argument("--data-token-env", default="LOADTEST_DATA_TOKEN", metavar="NAME",  # issue 6 part 4
                       help="environment variable holding the bearer token of the respondent data API "
                            "(unset: the local default 'loadtest-local-data-token')")
+    mock.add_argument("--body-timeout", type=float, default=10.0, metavar="S",
+                      help="seconds a request body may take to arrive whole; then 408 and the connection "
+                           "is dropped (default 10)")
     mock.set_defaults(handler=main)
 
 
@@ -63,6 +66,8 @@ def main(args: argparse.Namespace) -> int:
         raise BadInput(f"loadtest mock: --survey: expected distinct survey ids (got {ids})")
     if not 0 <= args.port <= 65535:
         raise BadInput(f"loadtest mock: --port: expected 0..65535 (got {args.port})")
+    if not args.body_timeout > 0:
+        raise BadInput(f"loadtest mock: --body-timeout: expected seconds > 0 (got {args.body_timeout})")
     api_key = os.environ.get(args.api_key_env) or DEFAULT_API_KEY
     panel_key = os.environ.get("LOADTEST_PANEL_API_KEY") or DEFAULT_PANEL_API_KEY
     panel_secret = os.environ.get("LOADTEST_PANEL_SECRET") or DEFAULT_PANEL_SECRET
@@ -71,7 +76,8 @@ def main(args: argparse.Namespace) -> int:
     data_token = os.environ.get(args.data_token_env) or DEFAULT_DATA_TOKEN
     platform = Platform(surveys, store, PlatformConfig(api_key=api_key, panel_api_key=panel_key,
                                                        panel_secret=panel_secret, data_token=data_token,
-                                                       admin_token=os.environ.get(args.admin_token_env) or None))
+                                                       admin_token=os.environ.get(args.admin_token_env) or None,
+                                                       body_timeout_s=args.body_timeout))
     if args.faults is not None:
         platform.faults = _fault_plan(args.faults)
     key_source = f"${args.api_key_env}" if os.environ.get(args.api_key_env) else "the local default key"

@@ -32,6 +32,7 @@ ERRORS: dict[int, tuple[str, str, str]] = {
     403: ("FORBIDDEN", "1013", "The user does not have permission to access the resource"),
     404: ("NOT_FOUND", "1040", "The resource that you're trying to access doesn't exist"),
     405: ("METHOD_NOT_ALLOWED", "1005", "The method is not allowed for this resource"),
+    408: ("REQUEST_TIMEOUT", "1008", "The request body did not arrive in time"),  # not in the seeds
     413: ("PAYLOAD_TOO_LARGE", "1013", "The request body is too large"),
     500: ("INTERNAL_SERVER_ERROR", "1026", "We are not able to process your request"),
 }

@@ -4,7 +4,11 @@ Everything a restart must not lose is written here before the reply leaves: a re
 is created on its first `take` and updated on every move, so a platform killed between two
 pages rebuilds the session from this row (found by `rs`, or by `uuid` before the first submit).
 Quota cells are counted with a conditional UPDATE inside one transaction, so a full cell
-changes nothing. One platform process owns the file (see `_setup`).
+changes nothing. A panel transaction finishes at most once per survey: a partial UNIQUE index
+over the finished rows refuses a second one (`AlreadyFinished`) whichever way it comes (two
+sessions opened with one transaction id, a session and `POST /responses`, a data-API write),
+because a check made when a session opens cannot see a rival that finishes later.
+One platform process owns the file (see `_setup`).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["QuotaFull", "ResponseRow", "Store"]
+__all__ = ["AlreadyFinished", "QuotaFull", "ResponseRow", "Store"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -48,6 +52,8 @@ CREATE TABLE IF NOT EXISTS responses (
 -- updates an index whenever the SET list names one of its columns, even to the same value.
 DROP INDEX IF EXISTS responses_status;
 CREATE INDEX IF NOT EXISTS responses_txn ON responses (survey_id, transaction_id);
+CREATE UNIQUE INDEX IF NOT EXISTS responses_txn_finished ON responses (survey_id, transaction_id)
+    WHERE transaction_id IS NOT NULL AND status != 'in_progress';
 CREATE TABLE IF NOT EXISTS quota_counts (
     survey_id INTEGER NOT NULL,
     quota_id TEXT NOT NULL,
@@ -66,6 +72,25 @@ _SAVE = (
     "UPDATE responses SET language = ?, authenticated = ?, status = ?, reason = ?, updated_at = ?, "
     "finished_at = ?, page = ?, path = ?, answers = ?, page_times = ?, submitted = ? WHERE id = ?"
 )
+
+
+class AlreadyFinished(Exception):
+    """Raised by a write that would finish a transaction that already has a finished response;
+    nothing of that write is stored."""
+
+    def __init__(self, survey_id: int, transaction_id: str | None) -> None:
+        super().__init__(f"transaction {transaction_id!r} of survey {survey_id} already finished")
+        self.survey_id, self.transaction_id = survey_id, transaction_id
+
+
+@contextlib.contextmanager
+def _finishing_once(row: ResponseRow) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        if "transaction_id" not in str(exc):
+            raise
+        raise AlreadyFinished(row.survey_id, row.transaction_id) from None
 
 
 class QuotaFull(Exception):
@@ -120,6 +145,12 @@ class Store:
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
             self._setup()
+        except sqlite3.IntegrityError:  # an older platform's file, with a transaction finished twice
+            self._db.close()
+            raise sqlite3.OperationalError(
+                f"{self.path}: a transaction has more than one finished response in this database; "
+                "start from a fresh --db"
+            ) from None
         except sqlite3.OperationalError as exc:
             self._db.close()
             if "locked" in str(exc):
@@ -180,33 +211,39 @@ class Store:
 
     # --- responses ----------------------------------------------------------------------
     def create(self, row: ResponseRow) -> int:
-        cur = self._db.execute(
-            _INSERT,
-            (
-                row.uuid, row.survey_id, row.transaction_id, row.language, int(row.authenticated),
-                row.status, row.reason, row.started_at, row.updated_at, row.finished_at, row.page,
-                orjson.dumps(row.path), orjson.dumps(row.answers), orjson.dumps(row.page_times),
-                int(row.submitted),
-            ),
-        )
-        assert cur.lastrowid is not None
-        row.id = cur.lastrowid
+        """Insert a new row (AlreadyFinished if it is finished and its transaction already is)."""
+        self._insert(row)
         self._counted(row)
         return row.id
+
+    def _insert(self, row: ResponseRow) -> None:
+        with _finishing_once(row):
+            cur = self._db.execute(
+                _INSERT,
+                (
+                    row.uuid, row.survey_id, row.transaction_id, row.language, int(row.authenticated),
+                    row.status, row.reason, row.started_at, row.updated_at, row.finished_at, row.page,
+                    orjson.dumps(row.path), orjson.dumps(row.answers), orjson.dumps(row.page_times),
+                    int(row.submitted),
+                ),
+            )
+        assert cur.lastrowid is not None
+        row.id = cur.lastrowid
 
     def save(self, row: ResponseRow) -> None:
         self._write(row)
         self._counted(row)
 
     def _write(self, row: ResponseRow) -> None:
-        self._db.execute(
-            _SAVE,
-            (
-                row.language, int(row.authenticated), row.status, row.reason, row.updated_at,
-                row.finished_at, row.page, orjson.dumps(row.path), orjson.dumps(row.answers),
-                orjson.dumps(row.page_times), int(row.submitted), row.id,
-            ),
-        )
+        with _finishing_once(row):
+            self._db.execute(
+                _SAVE,
+                (
+                    row.language, int(row.authenticated), row.status, row.reason, row.updated_at,
+                    row.finished_at, row.page, orjson.dumps(row.path), orjson.dumps(row.answers),
+                    orjson.dumps(row.page_times), int(row.submitted), row.id,
+                ),
+            )
 
     def load(self, rs: int) -> ResponseRow | None:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM responses WHERE id = ?", (rs,)).fetchone()
@@ -282,10 +319,15 @@ class Store:
     def complete(self, row: ResponseRow, cells: list[tuple[str, int]]) -> None:
         """Count the respondent in each of its quota cells and save it as complete, atomically.
 
-        `cells` is (quota_id, limit). Raises QuotaFull, leaving no count changed, if any cell is full.
+        `cells` is (quota_id, limit). Raises QuotaFull, leaving no count changed, if any cell is full,
+        and AlreadyFinished, changing nothing, if its transaction has finished already. A row not
+        stored yet (id 0) is inserted, so a response made in one call is never seen half made.
         """
+        new = not row.id
+        write = self._insert if new else self._write
         if not cells:
-            self.save(row)  # one statement: atomic on its own
+            write(row)  # one statement: atomic on its own
+            self._counted(row)
             return
         db = self._db
         db.execute("BEGIN IMMEDIATE")
@@ -301,9 +343,11 @@ class Store:
                 )
                 if cur.rowcount != 1:
                     raise QuotaFull(quota_id)
-            self._write(row)
+            write(row)
         except BaseException:
             db.execute("ROLLBACK")
+            if new:
+                row.id = 0  # the insert was rolled back with the rest
             raise
         db.execute("COMMIT")
         self._counted(row)

@@ -44,7 +44,7 @@ from loadtest.platform.forsta.records import (
 )
 from loadtest.platform.forsta.user_vars import UserVariables
 from loadtest.platform.rules.validation import validate_page
-from loadtest.platform.storage import ResponseRow, Store
+from loadtest.platform.storage import AlreadyFinished, ResponseRow, Store
 from loadtest.survey.model import Page, Survey
 
 if TYPE_CHECKING:
@@ -115,7 +115,11 @@ class DataWrites:
                 return 400, {"message": ABORTED, "validationMessages": levels}
             zeros: dict[str, Any] = {c: ([] if c == "insertedIds" else 0) for c in COUNTERS[method]}
             return 400, {**zeros, "validationMessages": levels}
-        ids = self._apply(plan)
+        try:
+            ids = self._apply(plan)
+        except AlreadyFinished as exc:  # the whole request was rolled back
+            return 400, {"message": f"{ABORTED} transaction_id {exc.transaction_id!r} already has a finished "
+                                    "response in this survey."}
         out: dict[str, Any] = {}
         for counter in COUNTERS[method]:
             out[counter] = {"insertedRecords": len(ids), "insertedIds": ids, "updatedRecords": len(plan.updated),
@@ -136,8 +140,8 @@ class DataWrites:
             matches = index.find(key_values)
             if len(matches) > 1 and method != "POST":
                 plan.not_unique = True
-                plan.fatal.setdefault(number, []).append(
-                    _message(keys, NOT_UNIQUE, record.get(keys[0]) if len(keys) == 1 else [record.get(k) for k in keys]))
+                given = record.get(keys[0]) if len(keys) == 1 else [record.get(k) for k in keys]
+                plan.fatal.setdefault(number, []).append(_message(keys, NOT_UNIQUE, given))
                 return
         shown_key = (record.get(keys[0]) if len(keys) == 1 else [record.get(k) for k in keys]) if keys else None
         if method == "POST" and matches:

@@ -54,6 +54,10 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<=": operator.le, ">=": operator.ge,
 }
 _KEYWORDS = {"and", "or", "not", "in"}
+# Parentheses and `not` nest by recursion; a bound far above any hand-written filter keeps a
+# hostile one to a 400 instead of a RecursionError.
+MAX_DEPTH = 100
+MAX_DIGITS = 30  # a number literal longer than this cannot mean a stored value; int() of 5,000 digits raises
 
 
 class FilterError(ValueError):
@@ -76,7 +80,8 @@ def _tokens(source: str) -> list[_Tok]:
         m = _TOKEN.match(source, pos)
         if m is None:
             start = len(source[pos:]) - len(source[pos:].lstrip()) + pos
-            raise FilterError(f"filterExpression: could not understand {source[start:start + 20]!r} at position {start}")
+            raise FilterError(f"filterExpression: could not understand {source[start:start + 20]!r} "
+                              f"at position {start}")
         kind = m.lastgroup
         assert kind is not None
         text = m.group(kind)
@@ -84,6 +89,9 @@ def _tokens(source: str) -> list[_Tok]:
         if kind == "str":
             value: Any = text[1:-1].replace(text[0] * 2, text[0])
         elif kind == "num":
+            if len(text) > MAX_DIGITS:
+                raise FilterError(f"filterExpression: the number at position {start} has more than {MAX_DIGITS} "
+                                  "characters")
             value = float(text) if "." in text else int(text)
         elif kind == "name" and text.lower() in _KEYWORDS:
             kind, value = "kw", text.lower()
@@ -110,6 +118,7 @@ class _Parser:
         self.tokens = tokens
         self.i = 0
         self.variables = variables
+        self.depth = 0
 
     def peek(self) -> _Tok:
         return self.tokens[self.i]
@@ -149,6 +158,15 @@ class _Parser:
         return parts[0] if len(parts) == 1 else (lambda r: all(p(r) for p in parts))
 
     def factor(self) -> Predicate:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise FilterError(f"filterExpression: nested more than {MAX_DEPTH} deep at position {self.peek().pos}")
+            return self._factor()
+        finally:
+            self.depth -= 1
+
+    def _factor(self) -> Predicate:
         if self.keyword("not"):
             inner = self.factor()
             return lambda r: not inner(r)

@@ -37,7 +37,7 @@ from loadtest.platform.questionpro.tokens import TokenCodec, TokenInvalid, Token
 from loadtest.platform.rules.quality import is_speeder, straightlined_question
 from loadtest.platform.rules.quotas import cells_of, first_full
 from loadtest.platform.rules.validation import chosen_answers, validate_page
-from loadtest.platform.storage import QuotaFull, ResponseRow, Store
+from loadtest.platform.storage import AlreadyFinished, QuotaFull, ResponseRow, Store
 from loadtest.survey.model import Page, Quota, Survey
 
 __all__ = ["STATE_STATUS", "TERMINATE_KINDS", "RespondentApi"]
@@ -94,11 +94,11 @@ class RespondentApi:
         # reports it lost), so nothing is lost: it is opened afresh below.
         if row is None:
             txn = query.get("transaction_id") or None
+            if txn is not None and self.store.finished_by_transaction(survey_id, txn):
+                return status_body("already_completed", self._anonymous_token())
             if query.get("opt_out", "").lower() in ("1", "true", "yes"):
                 row = self._open(survey, now, txn, query, payload)
                 return self._finish(survey, row, "survey_opt_out", None, now, base_url)
-            if txn is not None and self.store.finished_by_transaction(survey_id, txn):
-                return status_body("already_completed", self._anonymous_token())
             row = self._open(survey, now, txn, query, payload)
         return self._show(survey, row, base_url)
 
@@ -188,6 +188,8 @@ class RespondentApi:
             self.store.complete(row, cells)
         except QuotaFull as full:
             return self._finish(survey, row, "quota_full", full.quota_id, now, base_url)
+        except AlreadyFinished:
+            return self._finished_elsewhere(row)
         self.sessions.forget(row)
         return self._final_reply(survey, row, base_url)
 
@@ -209,8 +211,19 @@ class RespondentApi:
         self, survey: Survey, row: ResponseRow, status: str, reason: str | None, now: float, base_url: str
     ) -> ApiReply:
         row.status, row.reason, row.finished_at, row.updated_at = status, reason, now, now
-        self.sessions.save(row)
+        try:
+            self.sessions.save(row)
+        except AlreadyFinished:
+            return self._finished_elsewhere(row)
         return self._final_reply(survey, row, base_url)
+
+    def _finished_elsewhere(self, row: ResponseRow) -> ApiReply:
+        """Another session (or `POST /responses`) finished this transaction first. This one's
+        move is not stored: its row stays as last saved (in progress), the copy in memory is
+        dropped, and the reply is the re-entry answer, with no finalStatus: how the transaction
+        finished is not how this session did."""
+        self.sessions.forget(row)
+        return status_body("already_completed", self._anonymous_token())
 
     def _final_reply(self, survey: Survey, row: ResponseRow, base_url: str) -> ApiReply:
         fields: dict[str, Any] = {}

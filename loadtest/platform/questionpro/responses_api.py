@@ -45,7 +45,7 @@ from loadtest.platform.questionpro.response_object import LANGUAGE_NAMES, respon
 from loadtest.platform.rules.quality import is_speeder, straightlined_question
 from loadtest.platform.rules.quotas import cells_of, first_full
 from loadtest.platform.rules.validation import chosen_answers, validate_page
-from loadtest.platform.storage import QuotaFull, ResponseRow
+from loadtest.platform.storage import AlreadyFinished, QuotaFull, ResponseRow
 from loadtest.survey.model import Question, Survey
 
 __all__ = ["ResponsesApi"]
@@ -110,21 +110,25 @@ class ResponsesApi:
             authenticated=True, status="in_progress", reason=None, started_at=now - (taken or 0), updated_at=now,
             finished_at=None, page=path[-1], path=path, answers=answers, page_times={}, submitted=True,
         )
-        self.api.store.create(row)
+        # The row is stored once, finished: a rival finishing the same transaction meanwhile
+        # (a respondent's session) makes the insert fail whole, never a second finished row.
         if outcome is None and taken is not None and is_speeder(survey, row.started_at, now):
             outcome = ("terminated", "speeder")
-        if outcome is None:
-            row.status, row.finished_at = "survey_complete", now
-            limits = self.api.quota_limits[survey.id]
-            extra = self.api.panel_quotas.get(survey.id, ())
-            cells = [(q.id, limits.get(q.id, q.limit)) for q in cells_of(survey, row.answers, extra)]
-            try:
-                self.api.store.complete(row, cells)
-            except QuotaFull as full:
-                outcome = ("quota_full", full.quota_id)
-        if outcome is not None:
-            row.status, row.reason, row.finished_at = outcome[0], outcome[1], now
-            self.api.store.save(row)
+        try:
+            if outcome is None:
+                row.status, row.finished_at = "survey_complete", now
+                limits = self.api.quota_limits[survey.id]
+                extra = self.api.panel_quotas.get(survey.id, ())
+                cells = [(q.id, limits.get(q.id, q.limit)) for q in cells_of(survey, row.answers, extra)]
+                try:
+                    self.api.store.complete(row, cells)
+                except QuotaFull as full:
+                    outcome = ("quota_full", full.quota_id)
+            if outcome is not None:
+                row.status, row.reason, row.finished_at = outcome[0], outcome[1], now
+                self.api.store.create(row)
+        except AlreadyFinished:
+            raise _Invalid(f"externalReference {ref!r} already has a finished response (already_completed)") from None
         body = {"response": response_object(survey, row, payload, now, taken or 0)}
         return ApiReply(200, orjson.dumps(body), outcome=row.status)
 

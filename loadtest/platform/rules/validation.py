@@ -166,7 +166,7 @@ def _date(q: Question, body: dict[str, Any], values: dict[str, Any]) -> str | No
         return "Please enter a day, a month and a year."
     try:
         day = datetime.date(int(raw["year"]), int(raw["month"]), int(raw["day"]))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a year past C's long (10^30)
         return "Please enter a valid date."
     if not q.min_year <= day.year <= q.max_year:
         return f"Please enter a year from {q.min_year} to {q.max_year}."
