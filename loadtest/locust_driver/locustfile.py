@@ -28,11 +28,13 @@ from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 from loadtest.gc_tuning import settle_for_load
 from loadtest.local_defaults import DEFAULT_API_KEY, DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
 from loadtest.locust_driver.cluster import MSG_FINAL, MSG_FINISH, MSG_SHARES, shares
+from loadtest.locust_driver.options import add_options
 from loadtest.locust_driver.state import ProcessConfig, TestRun
 from loadtest.locust_driver.user import RespondentUser
 from loadtest.locust_driver.web_tabs import install_tabs
+from loadtest.results.summary import print_errors
 from loadtest.scenario.file import Scenario, ScenarioError, load_scenario
-from loadtest.scenario.overrides import OverrideError, apply_overrides, limits_text, mix_text
+from loadtest.scenario.overrides import OverrideError, apply_overrides
 
 __all__ = ["RespondentUser"]
 
@@ -57,20 +59,8 @@ def _scenario_from_argv() -> Scenario | None:
 
 @events.init_command_line_parser.add_listener
 def _options(parser: Any) -> None:
-    sc = _scenario_from_argv()
-    group = parser  # Locust's own parser: argument groups do not take include_in_web_ui
-    group.add_argument("--scenario", default=os.environ.get("LOADTEST_SCENARIO", ""),
-                       help="loadtest scenario file (TOML)", include_in_web_ui=False)
-    group.add_argument("--reports", default="reports", help="where the run folder goes", include_in_web_ui=False)
-    group.add_argument("--personas", default=mix_text(sc) if sc else "", include_in_web_ui=True,
-                       help="persona mix: name=weight, comma separated (a persona not named keeps its weight)")
-    group.add_argument("--limits", default=limits_text(sc) if sc else "", include_in_web_ui=True,
-                       help="request-rate limits: name=requests per second, comma separated (0 removes one)")
-    group.add_argument("--survey-id", default=str(sc.survey_id) if sc else "", include_in_web_ui=True,
-                       help="the survey personas without a survey of their own take")
-    group.add_argument("--panel-drain", type=float, default=60.0,
-                       help="seconds the completion callbacks still queued at the stop may take",
-                       include_in_web_ui=False)
+    # Locust's own parser: argument groups do not take include_in_web_ui, so they go on it directly.
+    add_options(parser, _scenario_from_argv(), web_ui=True)
 
 
 def _fail(message: str) -> NoReturn:
@@ -259,10 +249,12 @@ def _test_stop(environment: Any, **_: Any) -> None:
         run.stop_sending()
     own = {e.name: _locust_figures(e) for e in environment.stats.entries.values()}
     summary = run.report(own, extra)
+    print_errors(summary, sys.stderr)
     print(f"loadtest: {summary['respondents']} respondents, unexpected {summary['unexpected']}, "
           f"{'PASSED' if summary['passed'] else 'FAILED'} -> {summary['run_dir']}", file=sys.stderr, flush=True)
-    if not summary["passed"]:
-        environment.process_exit_code = 3
+    # Our thresholds decide, not Locust's "any failure is exit 1": a 429 the scenario tolerates
+    # is a failed request in every figure, but not a failed run.
+    environment.process_exit_code = 0 if summary["passed"] else 3
 
 
 def _locust_figures(entry: Any) -> dict[str, Any]:

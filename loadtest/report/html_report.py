@@ -1,7 +1,8 @@
 """report.html: one self-contained file (plotly's JavaScript inlined, so it opens offline) with
 the verdict, the threshold table, the most frequent errors, latency over time and its
 distribution per step, throughput, limits against their targets, the outcome funnel per persona,
-the panel reconciliation, the data read-back, the ingestion steps and, when there is one, the comparison with a baseline."""
+the panel reconciliation, the data read-back, the ingestion steps and, when there is one, the
+comparison with a baseline."""
 
 from __future__ import annotations
 
@@ -41,8 +42,8 @@ def _table(head: list[str], rows: list[list[Any]], bad: list[bool] | None = None
     out = ["<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"]
     for i, row in enumerate(rows):
         cls = ' class="bad"' if bad and bad[i] else ""
-        cells = "".join(f'<td class="num">{v}</td>' if isinstance(v, (int, float)) else f"<td>{html.escape(str(v))}</td>"
-                        for v in row)
+        cells = "".join(f'<td class="num">{v}</td>' if isinstance(v, (int, float))
+                        else f"<td>{html.escape(str(v))}</td>" for v in row)
         out.append(f"<tr{cls}>{cells}</tr>")
     return "".join(out) + "</table>"
 
@@ -79,7 +80,8 @@ def _comparison(c: dict[str, Any] | None) -> str:
                     [[k, v["baseline"], v["run"], f"{v['shift']:+.1%}"] for k, v in c["outcome_shares"].items()],
                     [v["regressed"] for v in c["outcome_shares"].values()])
     e = c["error_ratio"]
-    return (f'<h2>Compared with the baseline <span class="verdict {verdict}">{"NO REGRESSION" if c["passed"] else "REGRESSED"}'
+    return (f'<h2>Compared with the baseline <span class="verdict {verdict}">'
+            f'{"NO REGRESSION" if c["passed"] else "REGRESSED"}'
             f'</span></h2><p class="muted">baseline: {html.escape(str(c["baseline"]))}</p>'
             + _table(["step", "percentile", "baseline ms", "run ms", "change"], rows, bad) + shares
             + f"<p>error ratio: {e['baseline']:.2%} &rarr; {e['run']:.2%}</p>"
@@ -108,15 +110,18 @@ def render_html(summary: dict[str, Any], rows: list[dict[str, Any]], comparison:
     s = summary
     verdict = "passed" if s.get("passed") else "failed"
     thresholds = _table(["threshold", "value", "limit", ""],
-                        [[t["name"], t["value"], t["limit"], "ok" if t["passed"] else "FAIL"] for t in s.get("thresholds", [])],
+                        [[t["name"], t["value"], t["limit"], "ok" if t["passed"] else "FAIL"]
+                         for t in s.get("thresholds", [])],
                         [not t["passed"] for t in s.get("thresholds", [])])
-    steps = _table(["step", "count", "failures", "p50 ms", "p95 ms", "p99 ms", "max ms", "corrected p99 ms"],
-                   [[k, v["count"], v["failures"], v["p50_ms"], v["p95_ms"], v["p99_ms"], v["max_ms"],
-                     v["corrected"]["p99_ms"]] for k, v in s.get("requests", {}).items()])
-    parts = [f"<h1>{html.escape(s.get('scenario', 'run'))} <span class=\"verdict {verdict}\">{verdict.upper()}</span></h1>",
+    steps = _table(["step", "count", "failures (>= 400 or none)", "of them 429", "p50 ms", "p95 ms", "p99 ms",
+                    "max ms", "corrected p99 ms"],
+                   [[k, v["count"], v["failures"], v.get("rate_limited", 0), v["p50_ms"], v["p95_ms"], v["p99_ms"],
+                     v["max_ms"], v["corrected"]["p99_ms"]] for k, v in s.get("requests", {}).items()])
+    parts = [f"<h1>{html.escape(s.get('scenario', 'run'))} "
+             f"<span class=\"verdict {verdict}\">{verdict.upper()}</span></h1>",
              f"<p class=\"muted\">{s.get('respondents', 0)} respondents in {s.get('duration_s', 0):.1f} s against "
-             f"{html.escape(str(s.get('target')))} &middot; seed {s.get('seed')} &middot; driver {s.get('driver', 'engine')}"
-             f" &middot; {html.escape(str(s.get('run_dir', '')))}</p>",
+             f"{html.escape(str(s.get('target')))} &middot; seed {s.get('seed')} &middot; "
+             f"driver {s.get('driver', 'engine')} &middot; {html.escape(str(s.get('run_dir', '')))}</p>",
              "<h2>Thresholds</h2>", thresholds, "<h2>Requests</h2>", steps]
     if s.get("errors"):
         parts += ["<h2>Errors</h2>", _errors_table(s["errors"], s.get("errors_distinct", len(s["errors"])))]
@@ -133,7 +138,8 @@ def render_html(summary: dict[str, Any], rows: list[dict[str, Any]], comparison:
         parts += ["<h2>Outcomes per persona</h2>", _figure(charts.funnel_chart(s["personas"]), "funnel")]
     if s.get("callbacks"):
         cb = s["callbacks"]
-        parts += ["<h2>Panel callbacks</h2>", _table(["", ""], [[k, v] for k, v in cb.items() if not isinstance(v, dict)])]
+        parts += ["<h2>Panel callbacks</h2>",
+                  _table(["", ""], [[k, v] for k, v in cb.items() if not isinstance(v, dict)])]
     if s.get("injected_faults") or s.get("platform_faults") or s.get("recoveries"):
         faults = [[f"met by respondents: {k}", v] for k, v in (s.get("injected_faults") or {}).items()]
         faults += [[f"injected by the platform: {k}", v] for k, v in (s.get("platform_faults") or {}).items()]

@@ -88,7 +88,8 @@ class StepStats:
         the service time: then one histogram serves for both, and each sample is recorded once."""
         return self.service if self.own_corrected is None else self.own_corrected
     count: int = 0
-    failures: int = 0  # genuine: no reply, or a 5xx the platform did not tag as injected
+    failures: int = 0  # no reply, or any reply >= 400 the reference platform did not tag as injected
+    rate_limited: int = 0  # of those, 429s: the target asked for less (counted apart too)
     injected: int = 0  # replies the platform tagged as an injected fault (x-loadtest-fault)
     statuses: Counter[int] = field(default_factory=Counter)
 
@@ -160,14 +161,16 @@ class Metrics:
 
     def request(self, step: str, service_s: float, corrected_s: float, http_status: int, at_s: float,
                 injected: bool = False) -> None:
-        """One request; http_status 0 means no reply (transport failure or timeout). An injected
-        fault is counted apart, so the error ratio is of genuine failures only."""
+        """One request; http_status 0 means no reply (transport failure or timeout). Every reply
+        >= 400 is a failure, as in k6's http_req_failed and in Locust; a fault the reference
+        platform tagged as injected is counted apart, so the error ratio is of genuine ones."""
         s = self.steps[step]
         s.count += 1
         s.injected += injected
-        failed = not injected and (http_status == 0 or http_status >= 500)
+        failed = not injected and (http_status == 0 or http_status >= 400)
         if failed:
             s.failures += 1
+            s.rate_limited += http_status == 429
         s.statuses[http_status] += 1
         bucket = self.timeline[int(at_s)][step]
         bucket[0] += 1
@@ -216,6 +219,7 @@ class Metrics:
             out[step] = {
                 "count": s.count,
                 "failures": s.failures,
+                "rate_limited": s.rate_limited,
                 "injected": s.injected,
                 **percentiles(s.service),
                 "corrected": percentiles(s.corrected),
@@ -252,7 +256,7 @@ class Metrics:
         `timeline_base` (the sender's start, in epoch seconds) so a receiver can rebase them."""
         return {
             "steps": {name: {"service": s.service.encode(), "corrected": s.corrected.encode(), "count": s.count,
-                             "failures": s.failures, "injected": s.injected,
+                             "failures": s.failures, "injected": s.injected, "rate_limited": s.rate_limited,
                              "statuses": {str(k): v for k, v in s.statuses.items()}}
                       for name, s in self.steps.items()},
             "timeline": {str(timeline_base + sec): {step: [b[0], b[1], {str(k): v for k, v in b[2].items()}]
@@ -281,6 +285,7 @@ class Metrics:
             s.count += d["count"]
             s.failures += d["failures"]
             s.injected += d.get("injected", 0)
+            s.rate_limited += d.get("rate_limited", 0)
             s.statuses.update({int(k): v for k, v in d["statuses"].items()})
         for sec, steps in data["timeline"].items():
             for step, (count, failed, latencies) in steps.items():

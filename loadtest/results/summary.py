@@ -10,7 +10,9 @@ from loadtest.results.metrics import Metrics
 from loadtest.results.thresholds import evaluate
 from loadtest.scenario.file import Scenario
 
-__all__ = ["build_summary", "print_summary"]
+__all__ = ["build_summary", "print_errors", "print_summary"]
+
+ERRORS_KEPT, ERRORS_PRINTED = 50, 10
 
 
 def build_summary(sc: Scenario, metrics: Metrics, *, target: str, duration_s: float, driver: str,
@@ -34,6 +36,11 @@ def build_summary(sc: Scenario, metrics: Metrics, *, target: str, duration_s: fl
         "unexpected": metrics.unexpected,
         "checks_failed": dict(sorted(metrics.checks.items())),
         "errors_by_blame": dict(sorted(metrics.errors_by_blame.items())),
+        # The most frequent error messages and failed checks, each with its step, blame, count
+        # and the first respondent it happened to (its seed replays it).
+        "errors": metrics.errors.top(ERRORS_KEPT),
+        "errors_distinct": len(metrics.errors.entries),
+        "transaction_prefix": sc.transaction_prefix,
         # Lost replies recovered from: `retried` (a first take sent again), `resumed` (the lost
         # request had landed), `resubmitted` (it had not: the page was answered again).
         "recoveries": dict(sorted(metrics.recoveries.items())),
@@ -56,10 +63,13 @@ def print_summary(summary: dict[str, Any], out: Any) -> None:
     p = print
     p(f"\n{summary['scenario']}: {summary['respondents']} respondents in {summary['duration_s']:.1f}s "
       f"against {summary['target']} (seed {summary['seed']})", file=out)
-    p(f"{'step':<17}{'count':>8}{'fail':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}", file=out)
+    # Every reply >= 400 is in "fail"; a 429 column shows when the target rate-limited any.
+    limited = any(s.get("rate_limited") for s in summary["requests"].values())
+    p(f"{'step':<17}{'count':>8}{'fail':>6}" + (f"{'429':>6}" if limited else "")
+      + f"{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}", file=out)
     for step, s in summary["requests"].items():
-        p(f"{step:<17}{s['count']:>8}{s['failures']:>6}{s['p50_ms']:>9.2f}{s['p95_ms']:>9.2f}"
-          f"{s['p99_ms']:>9.2f}{s['max_ms']:>9.2f}", file=out)
+        p(f"{step:<17}{s['count']:>8}{s['failures']:>6}" + (f"{s.get('rate_limited', 0):>6}" if limited else "")
+          + f"{s['p50_ms']:>9.2f}{s['p95_ms']:>9.2f}{s['p99_ms']:>9.2f}{s['max_ms']:>9.2f}", file=out)
     for step in summary.get("ingest", ()):
         error = step["first_error"]
         p(f"ingest {step['api']} (survey {step['survey_id']}): {step['created']} of {step['count']} created"
@@ -71,4 +81,22 @@ def print_summary(summary: dict[str, Any], out: Any) -> None:
         p(f"  {mark} {t['name']}: {t['value']} (limit {t['limit']})", file=out)
     if summary["checks_failed"]:
         p("failed checks: " + ", ".join(f"{k} {v}" for k, v in summary["checks_failed"].items()), file=out)
+    print_errors(summary, out)
     p(f"{'PASSED' if summary['passed'] else 'FAILED'} -> {summary['run_dir']}", file=out)
+
+
+def print_errors(summary: dict[str, Any], out: Any) -> None:
+    """The error block: the most frequent messages first, like Locust's error report."""
+    errors = summary.get("errors") or []
+    if not errors:
+        print("errors: none", file=out)
+        return
+    total = sum(e["count"] for e in errors)
+    shown = errors[:ERRORS_PRINTED]
+    distinct = summary.get("errors_distinct", len(errors))
+    print(f"errors: {distinct} distinct, {total} in all" + (f"; the {len(shown)} most frequent:" if distinct > len(
+        shown) else ":"), file=out)
+    print(f"  {'count':>6}  {'kind':<6} {'step':<14} {'blame':<14} message (first respondent)", file=out)
+    for e in shown:
+        print(f"  {e['count']:>6}  {e['kind']:<6} {e['step'] or '-':<14} {e['blame']:<14} {e['message']} "
+              f"(#{e['first_index']}, seed {e['first_seed']})", file=out)

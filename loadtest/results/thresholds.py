@@ -28,6 +28,10 @@ def evaluate(th: Thresholds, summary: dict[str, Any]) -> list[dict[str, Any]]:
     ratio = round(failed / total, 6) if total else 0.0
     if th.error_ratio is not None:
         add("error_ratio", th.error_ratio, ratio, ratio <= th.error_ratio)
+    if th.rate_limited is not None:  # the share of requests the target answered 429
+        limited = sum(s.get("rate_limited", 0) for s in requests.values())
+        share = round(limited / total, 6) if total else 0.0
+        add("rate_limited", th.rate_limited, share, share <= th.rate_limited)
     allowed = th.unexpected if th.unexpected is not None else 0
     add("unexpected_respondents", allowed, summary["unexpected"], summary["unexpected"] <= allowed)
     if th.dropped_arrivals is not None:
