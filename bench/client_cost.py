@@ -313,11 +313,12 @@ def machine() -> str:
 
 def source() -> str:
     """Which loadtest the platform and the engine import (PYTHONPATH can point elsewhere), and its git state."""
-    where = subprocess.run([PY, "-c", "import loadtest, os; print(os.path.dirname(os.path.dirname(loadtest.__file__)))"],
-                           capture_output=True, text=True, cwd=BENCH, check=False).stdout.strip()
+    probe = "import loadtest, os; print(os.path.dirname(os.path.dirname(loadtest.__file__)))"
+    where = subprocess.run([PY, "-c", probe], capture_output=True, text=True, cwd=BENCH, check=False).stdout.strip()
     if Path(where).resolve() != ROOT:
         return f"loadtest imported from {where}"
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT, check=False).stdout.strip()
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT,
+                          check=False).stdout.strip()
     dirty = subprocess.run(["git", "status", "--porcelain", "--", "loadtest", "personas"], capture_output=True,
                            text=True, cwd=ROOT, check=False).stdout.strip()
     return f"loadtest at git {head}" + (" with uncommitted changes" if dirty else "")
@@ -369,7 +370,8 @@ def main() -> int:
                 print(f"round {rnd} {client.name:<20} {r.requests:>7,} req  {r.cpu_s:6.2f} CPU s  "
                       f"{r.us_per_request:8.1f} µs/req ({100 * r.sys_s / max(r.cpu_s, 1e-9):.0f}% sys)  "
                       f"client {100 * r.cpu_s / r.window_s:3.0f}%  "
-                      f"platform {100 * r.server_cpu_s / r.window_s:3.0f}%  other {100 * r.other_cpu_s / r.window_s:3.0f}%"
+                      f"platform {100 * r.server_cpu_s / r.window_s:3.0f}%  "
+                      f"other {100 * r.other_cpu_s / r.window_s:3.0f}%"
                       + (f"  PROBLEMS: {r.problems}" if r.problems else ""), flush=True)
     finally:
         if server is not None:

@@ -126,7 +126,8 @@ def report(runs: list[Run], args: argparse.Namespace, machine_line: str) -> tupl
         "end-to-end difference between two engine variants need not match their pure CPU difference (see the "
         "engine-logic-cost section for that). Differences within the rounds' ranges are noise (on a shared "
         "2-core VM the engine's own rounds can spread by +-20%): size a change with bench/engine_logic_cost.py. "
-        "Kernel share = stime / (utime + stime). Busy = CPU seconds over window seconds (100% = one core); other = the rest of the machine's busy "
+        "Kernel share = stime / (utime + stime). Busy = CPU seconds over window seconds (100% = one core); "
+        "other = the rest of the machine's busy "
         "CPU in the window (/proc/stat): kernel work on loopback not charged to either process, plus anything "
         "else running. Whole-life CPU incl. start-up (getrusage): "
         + "; ".join(f"{t.client} {t.lifetime_cpu_s:.1f} s" for t in tot.values()) + ".",

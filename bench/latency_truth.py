@@ -51,9 +51,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import results
+import results  # noqa: E402  (bench/results.py: this script's folder is on sys.path)
 
-from loadtest.platform.faults.plan import parse_faults
+from loadtest.platform.faults.plan import parse_faults  # noqa: E402
 
 LT = str(ROOT / ".venv" / "bin" / "loadtest")
 # The platform and this process (its capture thread) on core 0, every client on core 1: a client
@@ -120,7 +120,8 @@ def exchanges(packets: list) -> list[dict]:
             syn[conn], current[conn] = ts, None
         elif is_req and (ex is None or ex["end"] is not None):
             line = head.split(b"\r\n", 1)[0]
-            ex = current[conn] = {"start": syn.pop(conn, ts), "end": None, "step": next((s for s in STEPS if f"/{s}".encode() in line), None)}
+            step = next((s for s in STEPS if f"/{s}".encode() in line), None)
+            ex = current[conn] = {"start": syn.pop(conn, ts), "end": None, "step": step}
             out.append(ex)
         elif not is_req and ex is not None:
             ex["end"] = ts
@@ -198,11 +199,13 @@ def known_delays(tmp: Path, respondents: int) -> tuple[list[dict], list[str]]:
         for step in STEPS:
             w = [(e["end"] - e["start"]) * 1000 for e in ex if e["step"] == step]
             r = s["requests"][step]
-            row = {"case": name, "step": step, "count": r["count"], "wire_n": len(w), "journal": len(delays.get(step, []))}
+            row = {"case": name, "step": step, "count": r["count"], "wire_n": len(w),
+                   "journal": len(delays.get(step, []))}
             for p in (50, 95, 99):
                 row[f"ours{p}"], row[f"wire{p}"] = r[f"p{p}_ms"], pct(w, p)
                 row[f"drawn{p}"] = pct(delays[step], p) if rules else 0.0
-            row["ok"] = row["wire_n"] == r["count"] and all(within(row[f"ours{p}"], row[f"wire{p}"]) for p in (50, 95, 99))
+            row["ok"] = (row["wire_n"] == r["count"]
+                         and all(within(row[f"ours{p}"], row[f"wire{p}"]) for p in (50, 95, 99)))
             rows.append(row)
             print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()})
     cmds.append(f"loadtest run {CLOSED} --target URL --respondents {respondents} --reports DIR")
@@ -253,11 +256,15 @@ def omission(tmp: Path, seconds: float) -> tuple[dict, list[str]]:
     for st in STEPS:
         r = s["requests"][st]
         out["counts"][st] = (r["count"], len(truth[st]))
-        out["rows"].setdefault("engine: corrected (ours)", {})[st] = [r["corrected"][f"p{p}_ms"] for p in (50, 95, 99)] + [r["corrected"]["max_ms"]]
+        out["rows"].setdefault("engine: corrected (ours)", {})[st] = (
+            [r["corrected"][f"p{p}_ms"] for p in (50, 95, 99)] + [r["corrected"]["max_ms"]])
         out["rows"].setdefault("engine: service (ours)", {})[st] = [r[f"p{p}_ms"] for p in (50, 95, 99)] + [r["max_ms"]]
-        out["rows"].setdefault("truth: wire reply - intended start", {})[st] = [pct(truth[st], p) for p in (50, 95, 99, 100)]
-        out["rows"].setdefault("wire service (same run)", {})[st] = [pct(wire_service[st], p) for p in (50, 95, 99, 100)]
-    out["ok"] = {st: within(out["rows"]["engine: corrected (ours)"][st][2], out["rows"]["truth: wire reply - intended start"][st][2])
+        out["rows"].setdefault("truth: wire reply - intended start", {})[st] = [
+            pct(truth[st], p) for p in (50, 95, 99, 100)]
+        out["rows"].setdefault("wire service (same run)", {})[st] = [
+            pct(wire_service[st], p) for p in (50, 95, 99, 100)]
+    out["ok"] = {st: within(out["rows"]["engine: corrected (ours)"][st][2],
+                            out["rows"]["truth: wire reply - intended start"][st][2])
                  and out["counts"][st][0] == out["counts"][st][1] for st in STEPS}
     # Locust: the same scenario and stall, closed loop (3 users walking respondents back to back).
     csv_prefix = tmp / "locust"
@@ -270,14 +277,17 @@ def omission(tmp: Path, seconds: float) -> tuple[dict, list[str]]:
     for st in STEPS:
         r, o = ls["requests"][st], own.get(st, {})
         w = [(e["end"] - e["start"]) * 1000 for e in lex if e["step"] == st]
-        out["rows"].setdefault("locust: its own csv", {})[st] = [float(o.get(k) or 0) for k in ("50%", "95%", "99%", "Max Response Time")]
-        out["rows"].setdefault("locust: our HDR (service = corrected)", {})[st] = [r[f"p{p}_ms"] for p in (50, 95, 99)] + [r["max_ms"]]
+        out["rows"].setdefault("locust: its own csv", {})[st] = [
+            float(o.get(k) or 0) for k in ("50%", "95%", "99%", "Max Response Time")]
+        out["rows"].setdefault("locust: our HDR (service = corrected)", {})[st] = (
+            [r[f"p{p}_ms"] for p in (50, 95, 99)] + [r["max_ms"]])
         out["rows"].setdefault("locust: wire service (same run)", {})[st] = [pct(w, p) for p in (50, 95, 99, 100)]
         out["counts"][f"locust {st}"] = (r["count"], len(w), int(o.get("Request Count") or 0))
     out["locust_stall"] = (ls0 - lt0, ls1 - ls0)
     for name, row in out["rows"].items():
         print(name, {st: [round(x, 1) for x in v] for st, v in row.items()})
-    return out, [" ".join(c.replace(LT, "loadtest").replace(str(tmp), "TMP") for c in cmd) for cmd in (cmd_run, cmd_loc)]
+    shown = [" ".join(c.replace(LT, "loadtest").replace(str(tmp), "TMP") for c in cmd) for cmd in (cmd_run, cmd_loc)]
+    return out, shown
 
 
 def main() -> None:
@@ -306,9 +316,10 @@ def main() -> None:
     t2 = "\n".join(f"| {name} | " + " | ".join(" / ".join(f"{x:,.1f}" for x in row[st]) for st in STEPS) + " |"
                    for name, row in co["rows"].items())
     c = co["counts"]
+    flags = (" --quick" if args.quick else "") + (f" --seconds {args.seconds:g}" if args.seconds else "")
     body = f"""{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; {results.machine(("granian", "locust"))}
 
-Command: `.venv/bin/python bench/latency_truth.py{' --quick' if args.quick else ''}{f' --seconds {args.seconds:g}' if args.seconds else ''}`, which runs (env `LOADTEST_API_KEY=loadtest-local-key`):
+Command: `.venv/bin/python bench/latency_truth.py{flags}`, which runs (env `LOADTEST_API_KEY=loadtest-local-key`):
 
 ```
 {chr(10).join(cmds1 + cmds2)}
@@ -338,8 +349,9 @@ overshoot (asyncio.sleep), which the no-delay rows show; our figures follow the 
 {co['stall'][1]:.3f} s later; the kernel kept accepting connections and queueing requests meanwhile.
 Locust: `-u 3` (closed loop), stall {co['locust_stall'][0]:.2f} s in for {co['locust_stall'][1]:.3f} s. Cells:
 p50 / p95 / p99 / max, ms. Counts: engine take {c['take'][0]} (wire {c['take'][1]}), submit-page
-{c['submit-page'][0]} (wire {c['submit-page'][1]}); Locust take {c['locust take'][0]} (wire {c['locust take'][1]}, its csv
-{c['locust take'][2]}), submit-page {c['locust submit-page'][0]} (wire {c['locust submit-page'][1]}, its csv {c['locust submit-page'][2]}).
+{c['submit-page'][0]} (wire {c['submit-page'][1]}); Locust take {c['locust take'][0]} (wire
+{c['locust take'][1]}, its csv {c['locust take'][2]}), submit-page {c['locust submit-page'][0]} (wire
+{c['locust submit-page'][1]}, its csv {c['locust submit-page'][2]}).
 
 | figure | take | submit-page |
 |---|---|---|

@@ -26,7 +26,7 @@ from loadtest.control.limiter import Limiter  # noqa: E402
 from loadtest.control.panel_client import PanelClient  # noqa: E402
 from loadtest.control.panel_http import PanelHttp  # noqa: E402
 from loadtest.core.panel import Signer  # noqa: E402
-from loadtest.local_defaults import DEFAULT_PANEL_API_KEY
+from loadtest.local_defaults import DEFAULT_PANEL_API_KEY  # noqa: E402
 from loadtest.platform.embedded import embedded_platform  # noqa: E402
 from loadtest.platform.theoremreach.panel_api import DEFAULT_PANEL_SECRET  # noqa: E402
 
@@ -85,13 +85,15 @@ def main() -> None:
     print("PASS" if ok else "MISS")
     if args.no_write:
         return
+    limited = (f"| limiter on (10 req/s, no start-up burst) | {count} | {achieved:.4f} req/s | {error:+.3%} "
+               f"| {a['429s']} | {a['retries']} | {a['accepted']} |")
     body = f"""{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; {results.machine()}
 
 Command: `.venv/bin/python bench/limit_accuracy.py --seconds {args.seconds:g}`
 
 | run | callbacks | achieved rate | vs 10 req/s | 429s from the platform | retries | delivered |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-| limiter on (10 req/s, no start-up burst) | {count} | {achieved:.4f} req/s | {error:+.3%} | {a['429s']} | {a['retries']} | {a['accepted']} |
+{limited}
 | limiter off | 200 | (as fast as possible) | | {b['429s']} | {b['retries']} | {b['accepted']} |
 
 Goal: within ±1% over {args.seconds:g} s and zero 429s — **{'met' if ok else 'missed'}**. The rate is

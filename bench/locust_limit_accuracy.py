@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import json
 import os
 import re
@@ -154,7 +155,9 @@ def run_phase(phase: Phase, seconds: float, drain: float, out: Path) -> None:
         if runs:
             shutil.copy(runs[-1], logs / "summary.json")
             phase.summary = json.loads(runs[-1].read_text())
-        phase.shared = [f"{m['at']}: {m['n']}" + (f" + {m['leaving']} leaving" if m["leaving"] not in (None, "0") else "") + f", {m['shares']}"
+        phase.shared = [f"{m['at']}: {m['n']}"
+                        + (f" + {m['leaving']} leaving" if m["leaving"] not in (None, "0") else "")
+                        + f", {m['shares']}"
                         for ln in (logs / "master.log").read_text().splitlines() if (m := SHARED.match(ln))]
     finally:
         for p in procs:
@@ -190,17 +193,17 @@ def row(p: Phase, seconds: float) -> tuple[str, bool]:
 
 
 def report(phases: list[Phase], args: argparse.Namespace) -> tuple[str, bool]:
-    rows, oks = zip(*(row(p, args.seconds) for p in phases))
+    rows, oks = zip(*(row(p, args.seconds) for p in phases), strict=True)
     lines = [
         (f"Run {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; {results.machine(('locust', 'gevent'))}; "
         f"{source()}."),
         "", "```", shlex.join([".venv/bin/python", "bench/locust_limit_accuracy.py", *sys.argv[1:]]), "```", "",
         (f"`loadtest mock` + Locust master + {WORKERS} workers (`-f loadtest/locust_driver/locustfile.py --scenario "
          f"bench/scenarios/limit_panel.toml`, master `--master --headless --expect-workers {WORKERS} -u {USERS} "
-         f"-t {int(args.seconds)}s`, `--panel-drain {args.drain:g}` everywhere), every process under `timeout`, loopback, "
-         f"2 cores shared. {USERS} users of screenouts, speeders and completers ask for ~15 completion callbacks a "
-         "second, so the `panel` limit (10 req/s, shared by the master) sets their rate; callbacks still queued "
-         f"when the {args.drain:g} s drain ends are counted as undelivered."),
+         f"-t {int(args.seconds)}s`, `--panel-drain {args.drain:g}` everywhere), every process under `timeout`, "
+         f"loopback, 2 cores shared. {USERS} users of screenouts, speeders and completers ask for ~15 completion "
+         "callbacks a second, so the `panel` limit (10 req/s, shared by the master) sets their rate; callbacks "
+         f"still queued when the {args.drain:g} s drain ends are counted as undelivered."),
         "",
         ("| phase | permits granted | achieved (summary.json) | vs 10 req/s | platform saw (2xx/s) | 429s: workers / "
          "platform | accepted | undelivered | processes | shares (req/s) | final reports | goal |"),
@@ -208,7 +211,7 @@ def report(phases: list[Phase], args: argparse.Namespace) -> tuple[str, bool]:
         *rows,
         "",
         (f"Goal: achieved within ±{TOLERANCE:.0%} of {RATE:g} req/s and zero 429s: "
-         + "; ".join(f"{p.name} **{'met' if ok else 'NOT met'}**" for p, ok in zip(phases, oks))
+         + "; ".join(f"{p.name} **{'met' if ok else 'NOT met'}**" for p, ok in zip(phases, oks, strict=True))
          + ". Achieved = (permits - 1) / (last permit - first permit) across all workers (summary.json "
          "`limits.panel`); the platform column is its own count of panel 2xx answers over time (/__admin/stats "
          "every 0.25 s), between 2 s after the first callback and 2 s before the test's end; "
@@ -217,7 +220,7 @@ def report(phases: list[Phase], args: argparse.Namespace) -> tuple[str, bool]:
     for p in phases:
         rec = p.summary.get("reconciliation") or {}
         t0 = p.kill_s if p.kill_s is not None else (p.first_s or 0.0)
-        refused = [f"{b[0] - t0:+.1f} s" for a, b in zip(p.timeline, p.timeline[1:]) if b[2] > a[2]]
+        refused = [f"{b[0] - t0:+.1f} s" for a, b in itertools.pairwise(p.timeline) if b[2] > a[2]]
         lines += ["", f"{p.name}: master log " + "; ".join(f"`{s}`" for s in p.shared)
                   + (f"; one worker sent SIGTERM {p.kill_s - (p.first_s or 0):.1f} s after the first callback"
                      if p.kill_s is not None else "")

@@ -95,11 +95,11 @@ def measure_together(clients: tuple[cc.Client, ...], servers: list[tuple[subproc
     procs: list[subprocess.Popen] = []
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: [cc.stop(p, signal.SIGINT) for p in procs])  # only if still running
-        for client, (_, url) in zip(clients, servers):
+        for client, (_, url) in zip(clients, servers, strict=True):
             cc.admin(url, "/__admin/reset", "POST")
             log = stack.enter_context(open(out / f"{client.name.replace(' ', '-')}.log", "w"))
-            procs.append(subprocess.Popen(["taskset", "-c", cc.CLIENT_CORE, *client.command(url, run_s, args.concurrency)],
-                                          cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True))
+            command = ["taskset", "-c", cc.CLIENT_CORE, *client.command(url, run_s, args.concurrency)]
+            procs.append(subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True))
         for _, url in servers:  # until both are sending
             for _ in range(int(cc.STARTUP_S / 0.05)):
                 if cc.served(cc.admin(url, "/__admin/stats")):
@@ -119,7 +119,7 @@ def measure_together(clients: tuple[cc.Client, ...], servers: list[tuple[subproc
             p.send_signal(signal.SIGTERM)
         stdouts = [p.communicate(timeout=run_s + 30)[0] for p in procs]
     n = len(clients)
-    for i, (r, p, (_, url)) in enumerate(zip(runs, procs, servers)):
+    for i, (r, p, (_, url)) in enumerate(zip(runs, procs, servers, strict=True)):
         (u0, s0), (u1, s1) = a[2 + i], b[2 + i]
         r.window_s, r.sys_s, r.cpu_s = b[0] - a[0], s1 - s0, (u1 - u0) + (s1 - s0)
         r.requests = b[2 + n + i] - a[2 + n + i]
@@ -196,7 +196,7 @@ def profile_table(shares: list[dict[str, float]], us: list[float]) -> list[str]:
     rows = ["| where (py-spy: innermost listed frame) | hand-written µs/req | ours µs/req | extra |",
             "|---|---:|---:|---:|"]
     for b in [*dict.fromkeys(BUCKETS.values()), OTHER]:
-        f, o = (share.get(b, 0.0) * u for share, u in zip(shares, us))
+        f, o = (share.get(b, 0.0) * u for share, u in zip(shares, us, strict=True))
         rows.append(f"| {b} | {f:.1f} | {o:.1f} | {o - f:+.1f} |")
     rows.append(f"| **total** (measured) | **{us[0]:.1f}** | **{us[1]:.1f}** | **{us[1] - us[0]:+.1f}** |")
     return rows
@@ -208,7 +208,7 @@ def report(runs: list[cc.Run], args: argparse.Namespace, machine_line: str,
     tot = client_cost_report.totals(runs)
     fast, ours = tot[FAST], tot[OURS]
     ratio = ours.us / fast.us
-    per_round = [o / f for f, o in zip(fast.per_round, ours.per_round)]
+    per_round = [o / f for f, o in zip(fast.per_round, ours.per_round, strict=True)]
     met = ratio <= GOAL
     ok = all(not r.problems for r in runs)
     rows = [("| client | requests | CPU s | µs/request | rounds' range | kernel share | vs hand-written | req/s "
@@ -257,15 +257,17 @@ def report(runs: list[cc.Run], args: argparse.Namespace, machine_line: str,
                   (f"Garbage collection (one more run of each with bench/locust_gc_probe.py, gc.callbacks timed over "
                    f"the same window; py-spy charges it to whatever line allocated): hand-written "
                    f"{gc_f.get('gc_us', '-')} µs/request ({gc_f.get('tracked', '-')} objects tracked), ours "
-                   f"{gc_o.get('gc_us', '-')} µs/request ({gc_o.get('tracked', '-')} tracked); ours with gc.freeze() at "
-                   f"the test's start {gc_z.get('gc_us', '-')} µs/request (CPU {gc_o.get('cpu_us', '-')} -> "
+                   f"{gc_o.get('gc_us', '-')} µs/request ({gc_o.get('tracked', '-')} tracked); ours with gc.freeze() "
+                   f"at the test's start {gc_z.get('gc_us', '-')} µs/request (CPU {gc_o.get('cpu_us', '-')} -> "
                    f"{gc_z.get('cpu_us', '-')} µs/request in those two runs).")]
-    noisy = [f"{r.client} ({100 * r.other_cpu_s / r.window_s:.0f}%)" for r in runs if r.other_cpu_s / r.window_s > cc.NOISY]
+    noisy = [f"{r.client} ({100 * r.other_cpu_s / r.window_s:.0f}%)" for r in runs
+             if r.other_cpu_s / r.window_s > cc.NOISY]
     if noisy:
         lines += ["", f"Warning: other CPU above {100 * cc.NOISY:.0f}% of a core during {', '.join(noisy)}."]
     if ok:
         lines += ["", ("Correctness (/__admin/stats per run): only take/submit-page, all HTTP 200, replies only "
-                       "success/survey_complete, one survey_complete per take, Locust's and the platform's counts agree.")]
+                       "success/survey_complete, one survey_complete per take, Locust's and the platform's counts "
+                       "agree.")]
     else:
         lines += ["", "Correctness check FAILED:"] + [f"- {r.client}: {p}" for r in runs for p in r.problems]
     return "\n".join(lines), ok
@@ -311,7 +313,8 @@ def main() -> int:
                 runs.append(r)
                 print(f"round {rnd} {client.name:<26} {r.requests:>7,} req {r.cpu_s:6.2f} CPU s "
                       f"{r.us_per_request:7.1f} µs/req  client {100 * r.cpu_s / r.window_s:3.0f}%  "
-                      f"platform {100 * r.server_cpu_s / r.window_s:3.0f}%  other {100 * r.other_cpu_s / r.window_s:3.0f}%"
+                      f"platform {100 * r.server_cpu_s / r.window_s:3.0f}%  "
+                      f"other {100 * r.other_cpu_s / r.window_s:3.0f}%"
                       + (f"  PROBLEMS: {r.problems}" if r.problems else ""), flush=True)
         if args.profile:
             span = args.warmup + args.seconds + 4
@@ -325,8 +328,8 @@ def main() -> int:
     body, ok = report(runs, args, machine_line, profiles)
     print("\n" + body)
     if not args.no_write:
-        results.write_section("locust-user-cost", "Locust: our RespondentUser's CPU per request vs a plain FastHttpUser",
-                              body)
+        results.write_section("locust-user-cost",
+                              "Locust: our RespondentUser's CPU per request vs a plain FastHttpUser", body)
         print(f"\nwrote {results.RESULTS.relative_to(ROOT)}")
     return 0 if ok else 1  # correctness only; the goal is in the text
 

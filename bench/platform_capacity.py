@@ -203,7 +203,7 @@ def report(rounds: list[tuple[dict, dict]], args: argparse.Namespace) -> tuple[s
     if not ok:
         lines += ["", "Correctness check FAILED:"] + [
             f"- round {i} {m}: {p}" for i, pair in enumerate(rounds, 1)
-            for m, r in zip(("static", "stateful"), pair) for p in r["problems"]
+            for m, r in zip(("static", "stateful"), pair, strict=True) for p in r["problems"]
         ]
     return "\n".join(lines), ok
 

@@ -235,8 +235,8 @@ def main() -> None:
 
 def report(rows: list[dict], args: argparse.Namespace, started: datetime.datetime) -> str:
     base = rows[0]
-    lines = ["| in flight (target / seen) | requests in window | req/s | engine CPU µs/request | vs smallest | RSS MB | "
-             "sockets | think scale |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| in flight (target / seen) | requests in window | req/s | engine CPU µs/request | vs smallest "
+             "| RSS MB | sockets | think scale |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['size']:,} / {r['walking']:,} | {r['requests']:,} | {r['req_s']:.0f} | {r['cpu_us']:.1f} | "
                      f"{r['cpu_us'] / base['cpu_us']:.2f}x | {r['rss_kb'] / 1024:.1f} | {r['sockets']} | "
@@ -245,17 +245,19 @@ def report(rows: list[dict], args: argparse.Namespace, started: datetime.datetim
     big, small = rows[-1], rows[0]
     per_kb = (big["rss_kb"] - small["rss_kb"]) / max(big["walking"] - small["walking"], 1)
     cpu_ok, mem_ok = spread <= 0.15, per_kb <= 10
+    connection_kb = base.get("connection_kb", float("nan"))
     return (f"Run {started:%Y-%m-%d %H:%M} UTC; {results.machine()}.\n\n```\n.venv/bin/python bench/scale.py --rate "
             f"{args.rate:g} --window {args.window:g} --sizes {args.sizes}\n```\n\n"
-            f"One `loadtest run` per size, all at once on core 1 (open model, completers whose think time is stretched so "
-            f"{args.rate:g} req/s are carried by each size), each against its own `loadtest mock` "
+            f"One `loadtest run` per size, all at once on core 1 (open model, completers whose think time is "
+            f"stretched so {args.rate:g} req/s are carried by each size), each against its own `loadtest mock` "
             f"(bench/surveys/bench.toml), all on core 0; one shared {args.window:g} s window once every size had its "
             f"respondents walking, then the engines are killed.\n\n" + "\n".join(lines) +
-            f"\n\nCPU per request across the sizes: spread {spread:+.1%} (goal within ±15%): **{'met' if cpu_ok else 'NOT met'}**. "
+            f"\n\nCPU per request across the sizes: spread {spread:+.1%} (goal within ±15%): "
+            f"**{'met' if cpu_ok else 'NOT met'}**. "
             f"Memory per in-flight respondent: ({big['rss_kb']:,} - {small['rss_kb']:,} KB) / "
             f"({big['walking']:,} - {small['walking']:,}) = **{per_kb:.1f} KB** (goal <= 10 KB): "
-            f"**{'met' if mem_ok else 'NOT met'}**. Sockets are the most each engine held in the window (the pool keeps "
-            f"what bursts of requests opened); one pooled connection costs **{base.get('connection_kb', float('nan')):.1f} "
+            f"**{'met' if mem_ok else 'NOT met'}**. Sockets are the most each engine held in the window (the pool "
+            f"keeps what bursts of requests opened); one pooled connection costs **{connection_kb:.1f} "
             f"KB** of RSS (400 opened at once in the bench process; kernel socket buffers not included), and those "
             f"held in the window are inside the per-respondent figure.\n")
 

@@ -31,7 +31,8 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 60.0) ->
 @pytest.fixture
 def browser() -> Iterator[webdriver.Chrome]:
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.path.exists(p)]
-    assert not missing, f"browser tests need Debian's chromium and chromium-driver ({missing} missing; .ci/run installs them)"
+    assert not missing, (f"browser tests need Debian's chromium and chromium-driver ({missing} missing; "
+                         ".ci/run installs them)")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -29,13 +29,14 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import results  # noqa: E402
 
-from loadtest.local_defaults import DEFAULT_API_KEY, DEFAULT_PANEL_API_KEY
+from loadtest.local_defaults import DEFAULT_API_KEY, DEFAULT_PANEL_API_KEY  # noqa: E402
 from loadtest.platform.app import DEFAULT_DATA_TOKEN  # noqa: E402
 from loadtest.platform.embedded import embedded_platform  # noqa: E402
 from loadtest.platform.theoremreach.panel_api import DEFAULT_PANEL_SECRET  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-SURVEYS = [ROOT / "scenarios" / "surveys" / "customer_satisfaction.toml", ROOT / "scenarios" / "surveys" / "store_visit.toml"]
+SURVEYS = [ROOT / "scenarios" / "surveys" / "customer_satisfaction.toml",
+           ROOT / "scenarios" / "surveys" / "store_visit.toml"]
 
 
 def scenario(tmp: Path, respondents: int) -> Path:
@@ -44,7 +45,8 @@ def scenario(tmp: Path, respondents: int) -> Path:
     text = text.replace('"surveys/customer_satisfaction.toml", "surveys/store_visit.toml"',
                         ", ".join(f'"{s}"' for s in SURVEYS))
     text = text.replace("[scenario]\n", f'[scenario]\npersonas_dir = "{ROOT / "personas"}"\n', 1)
-    text = text.replace("concurrency = 50", "concurrency = 150").replace("respondents = 200", f"respondents = {respondents}")
+    text = text.replace("concurrency = 50", "concurrency = 150")
+    text = text.replace("respondents = 200", f"respondents = {respondents}")
     text = text.replace("duration_s = 120", "duration_s = 600").replace("error_ratio = 0.0", "error_ratio = 0.2")
     text = text.replace("[load]", "[data_check]\nenabled = true\n\n[load]", 1)
     out = tmp / "reliability.toml"
@@ -70,7 +72,8 @@ def main() -> None:
         extra = ("--faults", str(HERE / "campaign.toml"))
         injected: dict[str, int] = {}
         with embedded_platform(SURVEYS, db=db, extra=extra, cwd=ROOT) as first:
-            cmd = [sys.executable, "-m", "loadtest.cli", "run", str(sc), "--target", first.url, "--reports", str(reports)]
+            cmd = [sys.executable, "-m", "loadtest.cli", "run", str(sc), "--target", first.url,
+                   "--reports", str(reports)]
             run = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             try:
                 deadline = time.monotonic() + 600
@@ -83,7 +86,7 @@ def main() -> None:
                 first.proc.kill()  # SIGKILL, by our own PID
                 first.proc.wait()
                 with embedded_platform(SURVEYS, db=db, port=first.port, extra=extra, cwd=ROOT) as second:
-                    out, _ = run.communicate(timeout=1200)
+                    run.communicate(timeout=1200)
                     injected = _add(injected_before, _journal(second.url))
             finally:
                 if run.poll() is None:
@@ -131,19 +134,21 @@ def _section(args: argparse.Namespace, s: dict, lines: list[dict], injected: dic
         ("read-back: completions checked / stored records read", f"{dc['respondents_checked']} / {dc['records_read']}"),
         ("**responses lost** (missing + mismatched; must be 0)", f"**{lost}**"),
         ("unconfirmed (gave up not knowing; stored, not lost)", dc.get("unconfirmed", 0)),
-        ("callbacks accepted / verified after a lost reply / gave up", f"{cb['accepted']} / "
-                                                                       f"{cb.get('verified_after_lost_reply', 0)} / {cb['gave_up']}"),
+        ("callbacks accepted / verified after a lost reply / gave up",
+         f"{cb['accepted']} / {cb.get('verified_after_lost_reply', 0)} / {cb['gave_up']}"),
         ("**duplicate callbacks** (must be 0)", f"**{duplicated}**"),
         ("other reconciliation problems", {k: v for k, v in rec["problems"].items() if k != "duplicated"} or "none"),
         ("run exit code", code),
     ]
     table = "| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
-    verdict = "met" if lost == 0 and duplicated == 0 and s["respondents"] == len(lines) == args.respondents else "NOT met"
+    met = lost == 0 and duplicated == 0 and s["respondents"] == len(lines) == args.respondents
+    verdict = "met" if met else "NOT met"
     return (f"Run {started:%Y-%m-%d %H:%M} UTC; {results.machine()}.\n\n```\n.venv/bin/python bench/reliability/run.py "
-            f"--respondents {args.respondents}\n```\n\nFaults: bench/reliability/campaign.toml (5% 5xx on every endpoint, "
-            f"1% resets before and 1% after the work, 1% hangs of 2 s, 0.5% cut bodies, 0.5% garbled replies, 0.5% "
-            f"missing tokens), and the platform killed once at 40% and restarted on the same port and database. The "
-            f"scenario is smoke.toml scaled to {args.respondents} respondents, 150 at a time, read-back on.\n\n{table}\n\n"
+            f"--respondents {args.respondents}\n```\n\nFaults: bench/reliability/campaign.toml (5% 5xx on every "
+            f"endpoint, 1% resets before and 1% after the work, 1% hangs of 2 s, 0.5% cut bodies, 0.5% garbled "
+            f"replies, 0.5% missing tokens), and the platform killed once at 40% and restarted on the same port and "
+            f"database. The scenario is smoke.toml scaled to {args.respondents} respondents, 150 at a time, read-back "
+            f"on.\n\n{table}\n\n"
             f"Goal (responses lost 0, duplicate callbacks 0, every respondent accounted for): **{verdict}**.\n")
 
 

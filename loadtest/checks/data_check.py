@@ -157,7 +157,8 @@ def _unsettled(r: Mapping[str, Any]) -> bool:
     if r.get("outcome") == "incomplete":
         return True
     recoveries = r.get("recoveries") or []
-    return r.get("outcome") == "failed" and bool(recoveries) and recoveries[-1].get("how") in ("pending", "resume_lost", "gave_up")
+    return (r.get("outcome") == "failed" and bool(recoveries)
+            and recoveries[-1].get("how") in ("pending", "resume_lost", "gave_up"))
 
 
 def _extra(key: tuple[int, str], record: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,8 +6,8 @@
 Each survey's records come from one `GET /v1/surveys/{id}/respondents/data` with
 `Accept: application/x-ndjson` (the stream: no page size limit) and `Authorization: Bearer`.
 Timeouts are bounded: connecting, each read between two chunks (`read_s`), and the whole of one
-survey's stream (`total_s`, checked as lines arrive). A reply other than 200 raises DataApiError with the status and the server's
-message; the token never appears in an error or a log line.
+survey's stream (`total_s`, checked as lines arrive). A reply other than 200 raises DataApiError
+with the status and the server's message; the token never appears in an error or a log line.
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ async def stream_records(
                             try:
                                 record = orjson.loads(line)
                             except orjson.JSONDecodeError:
-                                raise DataApiError(survey_id, reply.status_code, "a line of the stream is not JSON") from None
+                                raise DataApiError(survey_id, reply.status_code,
+                                                   "a line of the stream is not JSON") from None
                             yield survey_id, record
             except httpx.TransportError as exc:  # includes httpx's own timeouts
                 raise DataApiError(survey_id, 0, f"{type(exc).__name__}: {exc}") from None

@@ -3,8 +3,9 @@
 Shared by the callback client and the DIY API client: every request passes the panel's named
 limit, 429 / 5xx / timeouts are retried with back-off (Retry-After wins when the panel sends
 one), any other answer is final. A 429 pauses every request to the panel, not only the one that
-got it: otherwise all waiting senders retry at the same instant and are refused together again. Every HTTP status seen is counted, 429s included, so a run
-can show that limiting worked (zero 429s) or did not.
+got it: otherwise all waiting senders retry at the same instant and are refused together again.
+Every HTTP status seen is counted, 429s included, so a run can show that limiting worked (zero
+429s) or did not.
 
 The I/O is pluggable (`PanelIO`): asyncio + httpx.AsyncClient here, gevent + a blocking client
 in the Locust driver, so both run the very same retry policy, callback and DIY code.

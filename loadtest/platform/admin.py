@@ -136,8 +136,9 @@ def _put_faults(platform: Platform, body: bytes) -> tuple[int, bytes]:
         return _json(400, {"error": {"message": str(exc)}})
     running = platform.faults.connection  # the proxy in front, if the platform was started with one
     if plan.connection is not None and running is None:
-        return _json(400, {"error": {"message": "PUT /__admin/faults: faults.connection: expected a platform started "
-                                                "with --faults FILE whose [faults.connection] puts the proxy in front"}})
+        message = ("PUT /__admin/faults: faults.connection: expected a platform started with --faults FILE whose "
+                   "[faults.connection] puts the proxy in front")
+        return _json(400, {"error": {"message": message}})
     if running is not None:  # the proxy keeps its object: change it in place (none given: all off)
         new = plan.connection or ConnectionFaults(seed=running.seed)
         for key in ("seed", *CONNECTION_KINDS, "refuse", "hang_s", "slow_close_s"):

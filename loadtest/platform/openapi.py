@@ -180,7 +180,8 @@ def openapi_document(survey_ids: list[int]) -> dict[str, Any]:
             "/__admin/health": {"get": {"summary": "liveness", "responses": admin_json}},
             "/__admin/stats": {"get": {"summary": "requests, sessions, outcomes, quota fill", "responses": admin_json}},
             "/__admin/reset": {"post": {"summary": "forget all responses and counts", "responses": admin_json}},
-            "/__admin/static-page": {"get": {"summary": "a pre-rendered page (bench baseline)", "responses": admin_json}},
+            "/__admin/static-page": {"get": {"summary": "a pre-rendered page (bench baseline)",
+                                             "responses": admin_json}},
             "/__admin/surveys/{surveyId}/state": {
                 "put": {
                     "summary": "set a survey's state",
@@ -227,8 +228,9 @@ _PANEL_ERRORS = {
     "type": "object",
     "required": ["errors"],
     "properties": {"errors": {"type": "array", "items": {"type": "string"}},
-                   "meta": {"type": "object", "properties": {"hints": {"type": "array", "items": {"type": "string"}},
-                                                             "warnings": {"type": "array", "items": {"type": "string"}}}}},
+                   "meta": {"type": "object",
+                            "properties": {"hints": {"type": "array", "items": {"type": "string"}},
+                                           "warnings": {"type": "array", "items": {"type": "string"}}}}},
 }
 _PANEL_DATA = {"type": "object", "required": ["data"], "properties": {"data": {}, "meta": {"type": "object"}}}
 _ENC = {"name": "enc", "in": "query", "required": True, "schema": {"type": "string"},
@@ -271,7 +273,9 @@ def _panel_paths() -> dict[str, Any]:
         },
         **{f"{v1}/surveys/{{surveyId}}/{action}": {"post": _panel_op(f"{action} a survey", path_id="surveyId")}
            for action in ("start", "pause", "complete")},
-        f"{v1}/surveys/{{surveyId}}/transactions": {"post": _panel_op("list a survey's transactions", path_id="surveyId")},
+        f"{v1}/surveys/{{surveyId}}/transactions": {
+            "post": _panel_op("list a survey's transactions", path_id="surveyId"),
+        },
         f"{v1}/surveys/{{surveyId}}/quotas": {
             "get": _panel_op("list a survey's quotas", path_id="surveyId"),
             "post": _panel_op("create a quota (nested mode, one question)", "201", True, path_id="surveyId"),

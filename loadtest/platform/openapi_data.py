@@ -53,7 +53,8 @@ _WRITE_BODY = {
 }
 _WRITE_RESULT = {
     "type": "object",
-    "properties": {"insertedRecords": {"type": "integer"}, "insertedIds": {"type": "array", "items": {"type": "integer"}},
+    "properties": {"insertedRecords": {"type": "integer"},
+                   "insertedIds": {"type": "array", "items": {"type": "integer"}},
                    "updatedRecords": {"type": "integer"}, "deletedRecords": {"type": "integer"},
                    "message": {"type": "string"},
                    "validationMessages": {"$ref": "#/components/schemas/DataValidation"}},
@@ -133,7 +134,8 @@ def data_paths() -> dict[str, Any]:
             "get": {
                 "summary": "one respondent record",
                 "security": [{"bearer": []}],
-                "parameters": [_SURVEY, {"name": "respId", "in": "path", "required": True, "schema": {"type": "integer"}},
+                "parameters": [_SURVEY,
+                               {"name": "respId", "in": "path", "required": True, "schema": {"type": "integer"}},
                                read_params[1], read_params[2]],
                 "responses": {"200": _json(_ref("DataRecord"), "the record"),
                               "400": _json(_ref("DataMessage"), "bad variables"), **_ERRORS},
@@ -168,7 +170,8 @@ def data_paths() -> dict[str, Any]:
                 "responses": {
                     "200": _json(_ref("ResponseObject"), "the stored response (responseStatus Completed, "
                                                           "Terminated, Overquota or Redirected)"),
-                    **{str(code): _json(_ref("ErrorEnvelope"), "error envelope") for code in (400, 401, 403, 404, 405, 413)},
+                    **{str(code): _json(_ref("ErrorEnvelope"), "error envelope")
+                       for code in (400, 401, 403, 404, 405, 413)},
                 },
             }
         },

@@ -134,7 +134,7 @@ async def _panel_set_up(sc: Scenario, url: str) -> None:
     assert sc.panel is not None
     key = os.environ.get(sc.panel.api_key_env) or DEFAULT_PANEL_API_KEY
     secret = os.environ.get(sc.panel.secret_env) or DEFAULT_PANEL_SECRET
-    used = [sc.survey_id] + sorted({p.survey_id for p in sc.personas if p.survey_id != sc.survey_id})
+    used = [sc.survey_id, *sorted({p.survey_id for p in sc.personas if p.survey_id != sc.survey_id})]
     async with PanelSession(sc.panel, url, key, secret, None) as panel:
         await panel.set_up(f"replay of {sc.name} (seed {sc.seed})", url, used)
 

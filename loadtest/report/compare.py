@@ -36,7 +36,8 @@ def compare(current: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]
         for p in PERCENTILES:
             was, now = base[f"{p}_ms"], cur[f"{p}_ms"]
             change = (now - was) / was if was > 0 else None
-            worse = change is not None and change > tol.get(f"{p}_increase", 0.25) and now - was > tol.get("min_ms", 1.0)
+            worse = (change is not None and change > tol.get(f"{p}_increase", 0.25)
+                     and now - was > tol.get("min_ms", 1.0))
             row[p] = {"baseline_ms": was, "run_ms": now, "change": round(change, 4) if change is not None else None,
                       "regressed": worse}
             if worse:

@@ -50,7 +50,8 @@ def test_a_master_with_two_workers_adds_up_exactly_what_each_worker_reported(tmp
     s = orjson.loads((run / "summary.json").read_bytes())
     said = []
     for i in range(2):
-        m = re.search(r"loadtest worker \d+: reported (\d+) respondents, (\d+) requests", (tmp_path / f"worker{i}.log").read_text())
+        log = (tmp_path / f"worker{i}.log").read_text()
+        m = re.search(r"loadtest worker \d+: reported (\d+) respondents, (\d+) requests", log)
         assert m, f"worker {i} did not say what it reported"
         said.append({"respondents": int(m[1]), "requests": int(m[2])})
     # What the master received from each worker is what that worker says it sent...
@@ -60,7 +61,8 @@ def test_a_master_with_two_workers_adds_up_exactly_what_each_worker_reported(tmp
     assert pairs(said) == pairs(s["workers"]["received"].values())
     assert s["workers"]["final_reports"] == 2 and s["workers"]["lost"] == []
     # ...and the run's totals are their sums, down to every respondent line and every request.
-    assert s["respondents"] == sum(w["respondents"] for w in said) == len((run / "respondents.jsonl").read_bytes().splitlines())
+    lines = (run / "respondents.jsonl").read_bytes().splitlines()
+    assert s["respondents"] == sum(w["respondents"] for w in said) == len(lines)
     assert sum(step["count"] for step in s["requests"].values()) == sum(w["requests"] for w in said)
     assert all(w["respondents"] > 0 for w in said)
     # Locust's own merged counts agree with ours; the panel limit was shared out; callbacks reconcile.

@@ -15,7 +15,8 @@ from tests.browser import wait_for
 from tests.e2e.test_run import SMOKE, loadtest, run_dir, summary
 
 
-def test_a_run_folder_has_its_csv_junit_and_a_report_that_draws_offline(tmp_path: Path, browser: webdriver.Chrome) -> None:
+def test_a_run_folder_has_its_csv_junit_and_a_report_that_draws_offline(tmp_path: Path,
+                                                                         browser: webdriver.Chrome) -> None:
     out = loadtest("run", str(SMOKE), "--respondents", "40", "--reports", str(tmp_path / "r"))
     assert out.returncode == 0, out.stdout + out.stderr
     folder, s = run_dir(tmp_path / "r"), summary(tmp_path / "r")
@@ -36,7 +37,8 @@ def test_a_run_folder_has_its_csv_junit_and_a_report_that_draws_offline(tmp_path
         "return d.length >= 5 && [...d].every(e => e.querySelector('svg.main-svg')) ? d.length : 0"), timeout=30)
     ids = browser.execute_script("return [...document.querySelectorAll('.js-plotly-plot')].map(e => e.id)")
     assert charts == 5 and set(ids) == {"latency-over-time", "throughput", "latency-histograms", "limits", "funnel"}
-    marks = browser.execute_script("return document.querySelectorAll('.js-plotly-plot path, .js-plotly-plot rect').length")
+    marks = browser.execute_script(
+        "return document.querySelectorAll('.js-plotly-plot path, .js-plotly-plot rect').length")
     assert marks > 50  # lines and bars were drawn, not empty axes
     assert browser.save_screenshot(str(tmp_path / "report.png"))
     assert "PASSED" in browser.find_element("css selector", "h1").text
@@ -64,4 +66,5 @@ def test_report_against_a_baseline_exits_3_on_a_fifty_percent_p95_regression(tmp
 
 def test_report_on_a_folder_without_a_summary_is_bad_input(tmp_path: Path) -> None:
     out = loadtest("report", str(tmp_path))
-    assert out.returncode == 2 and out.stderr.strip().endswith("expected a run folder's summary.json (No such file or directory)")
+    assert out.returncode == 2
+    assert out.stderr.strip().endswith("expected a run folder's summary.json (No such file or directory)")

@@ -40,7 +40,8 @@ def respondents(reports: Path) -> list[dict[str, Any]]:
 def scenario_variant(tmp: Path, src: Path, survey: Path | None = None, **replace: str) -> Path:
     text = src.read_text().replace('personas_dir', '#').replace(
         "[scenario]", f'[scenario]\npersonas_dir = "{ROOT}/personas"', 1)
-    text = text.replace('"surveys/customer_satisfaction.toml"', f'"{survey or ROOT / "scenarios/surveys/customer_satisfaction.toml"}"')
+    survey = survey or ROOT / "scenarios/surveys/customer_satisfaction.toml"
+    text = text.replace('"surveys/customer_satisfaction.toml"', f'"{survey}"')
     text = text.replace('"surveys/store_visit.toml"', f'"{ROOT}/scenarios/surveys/store_visit.toml"')
     for old, new in replace.items():
         assert old in text, old
@@ -96,7 +97,8 @@ def test_the_same_seed_gives_the_same_respondents(tmp_path: Path) -> None:
 
 
 def test_a_breached_threshold_exits_3_and_names_it(tmp_path: Path) -> None:
-    scenario = scenario_variant(tmp_path, SMOKE, **{"take = 250": "take = 0.001", "concurrency = 50": "concurrency = 10"})
+    scenario = scenario_variant(tmp_path, SMOKE,
+                                **{"take = 250": "take = 0.001", "concurrency = 50": "concurrency = 10"})
     out = loadtest("run", str(scenario), "--respondents", "20", "--reports", str(tmp_path / "r"))
     assert out.returncode == 3, out.stdout + out.stderr
     s = summary(tmp_path / "r")
@@ -124,7 +126,6 @@ def test_record_keeps_every_exchange_and_no_secret_reaches_any_output(tmp_path: 
     # Made up per run, one for every secret a run uses; none may reach an output, raw or base64.
     made_up = {name: f"sk-{name.lower()}-" + secrets.token_hex(12) for name in
                ("LOADTEST_API_KEY", "LOADTEST_PANEL_API_KEY", "LOADTEST_PANEL_SECRET", "LOADTEST_DATA_TOKEN")}
-    secret = made_up["LOADTEST_API_KEY"]
     recording = tmp_path / "rec.jsonl"
     out = loadtest("run", str(SMOKE), "--respondents", "30", "--record", str(recording),
                    "--reports", str(tmp_path / "r"), env=made_up)

@@ -82,7 +82,8 @@ def walk(r: Resp, pages: list[str], **overrides: dict[str, Any]) -> dict[str, An
 ALL = ["screener", "experience", "support", "feedback", "followup"]
 
 
-def test_a_full_walk_completes_with_the_panel_redirect_and_stores_every_answer(api: RespondentApi, clock: Clock) -> None:
+def test_a_full_walk_completes_with_the_panel_redirect_and_stores_every_answer(api: RespondentApi,
+                                                                               clock: Clock) -> None:
     r = Resp(api, CS_ID, clock)
     end = walk(r, ALL)
     assert end["status"] == "survey_complete"

@@ -15,7 +15,8 @@ from loadtest.scenario.persona_loader import load_persona
 from tests.helpers import API_KEY, CS_ID, ROOT, no_speeder, running_mock
 
 
-def engine(url: str, seed: int, think_scale: float, rate: float, duration_s: float) -> tuple[EngineRun, list[RespondentResult]]:
+def engine(url: str, seed: int, think_scale: float, rate: float,
+           duration_s: float) -> tuple[EngineRun, list[RespondentResult]]:
     completer = load_persona(ROOT / "personas" / "completer.py")
     entry = PersonaEntry(name="completer", cls=completer, weight=1, survey_id=CS_ID,
                          params={"answers": {}, "think_scale": think_scale})
@@ -49,7 +50,8 @@ def test_a_stop_ends_arrivals_and_walking_respondents_finish_their_walk(url: str
     assert "survey_complete" in outcomes and "incomplete" not in outcomes  # each walked to its end
 
 
-def test_the_hard_deadline_cuts_off_walking_respondents_as_incomplete(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_hard_deadline_cuts_off_walking_respondents_as_incomplete(url: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(run_mod, "HARD_DEADLINE_GRACE_S", 0.5)
     run, results = engine(url, 2, think_scale=1000.0, rate=40, duration_s=0.25)  # they think for minutes
     anyio.run(run.run)

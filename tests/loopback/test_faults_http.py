@@ -84,7 +84,8 @@ def test_latency_holds_the_reply_and_the_journal_counts_every_kind(client: httpx
 def test_a_bad_plan_is_refused_with_one_line_and_the_old_one_stays(client: httpx.Client) -> None:
     assert put(client, {"take": {"error": 0.5}}).status_code == 200
     r = put(client, {"take": {"error": 2}})
-    assert r.status_code == 400 and r.json()["error"]["message"].endswith("expected a probability from 0 to 1 (got 2.0)")
+    assert r.status_code == 400
+    assert r.json()["error"]["message"].endswith("expected a probability from 0 to 1 (got 2.0)")
     assert client.get("/__admin/faults").json()["endpoints"]["take"]["error"] == 0.5
     assert put(client, {}).status_code == 200
 
@@ -97,7 +98,8 @@ def test_a_bad_faults_file_stops_the_mock_with_exit_2(tmp_path: Path) -> None:
     bad.write_text("[faults.take]\nerror = 3\n")
     out = subprocess.run([sys.executable, "-m", "loadtest.cli", "mock", "--port", "0", "--survey", str(CUSTOMER),
                           "--faults", str(bad)], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 2 and out.stderr.strip() == f"{bad}: faults.take.error: expected a probability from 0 to 1 (got 3.0)"
+    assert out.returncode == 2
+    assert out.stderr.strip() == f"{bad}: faults.take.error: expected a probability from 0 to 1 (got 3.0)"
 
 
 def test_admin_endpoints_can_be_protected_by_a_token_that_never_shows(tmp_path: Path) -> None:
@@ -107,7 +109,8 @@ def test_admin_endpoints_can_be_protected_by_a_token_that_never_shows(tmp_path: 
             for method, path in (("GET", "/__admin/stats"), ("PUT", "/__admin/faults"), ("POST", "/__admin/reset")):
                 r = c.request(method, path, content=b"{}")
                 assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer", path
-                assert c.request(method, path, content=b"{}", headers={"authorization": "Bearer nope"}).status_code == 401
+                wrong = c.request(method, path, content=b"{}", headers={"authorization": "Bearer nope"})
+                assert wrong.status_code == 401, path
             ok = c.get("/__admin/stats", headers={"authorization": f"Bearer {token}"})
             assert ok.status_code == 200 and token not in ok.text
             assert c.get(f"/a/api/v2/surveys/{CS_ID}/take", headers={"api-key": API_KEY}).status_code == 200

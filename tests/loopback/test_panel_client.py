@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 
 from loadtest.control.limiter import Limiter
 from loadtest.control.panel_client import PanelClient
@@ -83,7 +84,7 @@ def test_outcomes_the_panel_is_not_told_send_nothing() -> None:
 def test_the_limiter_spaces_callbacks_at_its_rate() -> None:
     limiter = Limiter("panel", rate=40)
     outcomes = [result("survey_complete", txn=f"T-{i}") for i in range(21)]
-    client, calls = run_client([httpx.Response(204)] * 21, *outcomes, limiter=limiter)
+    _, calls = run_client([httpx.Response(204)] * 21, *outcomes, limiter=limiter)
     span = calls[-1][0] - calls[0][0]
     assert span >= 20 / 40 - 0.01  # twenty intervals of 25 ms at the least
     # Never faster than the limit (a late grant is not made up for by a burst). How much slower a
@@ -108,31 +109,32 @@ def test_429s_do_not_use_up_attempts_but_their_waiting_is_bounded() -> None:
     assert asyncio.run(bounded()) == "429"
 
 
-def test_a_lost_reply_is_checked_with_the_panel_before_a_callback_is_sent_again() -> None:
+@pytest.mark.parametrize(("landed_answer", "expected_calls"), [(True, 1), (False, 2)])
+def test_a_lost_reply_is_checked_with_the_panel_before_a_callback_is_sent_again(landed_answer: bool,
+                                                                                 expected_calls: int) -> None:
     """The callback landed but its reply was lost: asked, the panel says it holds the result,
     so it is not sent twice. Asked and denied, it is sent again."""
-    for landed_answer, expected_calls in ((True, 1), (False, 2)):
-        calls: list[httpx.Request] = []
-        asked: list[str] = []
+    calls: list[httpx.Request] = []
+    asked: list[str] = []
 
-        def handler(request: httpx.Request) -> httpx.Response:
-            calls.append(request)
-            if len(calls) == 1:
-                raise httpx.ReadError("connection reset by peer")
-            return httpx.Response(204)
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if len(calls) == 1:
+            raise httpx.ReadError("connection reset by peer")
+        return httpx.Response(204)
 
-        async def recorded(r: RespondentResult, answer: bool = landed_answer) -> bool:
-            asked.append(r.transaction_id)
-            return answer
+    async def recorded(r: RespondentResult) -> bool:
+        asked.append(r.transaction_id)
+        return landed_answer
 
-        async def main() -> PanelClient:
-            http = PanelHttp(transport=httpx.MockTransport(handler), backoff_s=0.01)
-            client = PanelClient("http://127.0.0.1:1", SIGNER, "api-key", http)
-            async with http:
-                await client.deliver(result("survey_complete", txn="T-9"), recorded)
-            return client
+    async def main() -> PanelClient:
+        http = PanelHttp(transport=httpx.MockTransport(handler), backoff_s=0.01)
+        client = PanelClient("http://127.0.0.1:1", SIGNER, "api-key", http)
+        async with http:
+            await client.deliver(result("survey_complete", txn="T-9"), recorded)
+        return client
 
-        client = asyncio.run(main())
-        assert len(calls) == expected_calls and asked == ["T-9"]
-        assert [d.state for d in client.deliveries] == ["accepted"]
-        assert client.summary()["verified_after_lost_reply"] == (1 if landed_answer else 0)
+    client = asyncio.run(main())
+    assert len(calls) == expected_calls and asked == ["T-9"]
+    assert [d.state for d in client.deliveries] == ["accepted"]
+    assert client.summary()["verified_after_lost_reply"] == (1 if landed_answer else 0)

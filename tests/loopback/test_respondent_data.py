@@ -186,7 +186,8 @@ def test_filters_outside_the_subset_are_a_400_naming_what_was_not_understood(
 
 # --- writes, the seed's examples ---------------------------------------------------------------
 def test_seed_add_examples(client: httpx.Client) -> None:
-    first = _send(client, "POST", {"data": [{"gender": "male", "city": "oslo"}, {"gender": "female", "country": "norway"}]})
+    first = _send(client, "POST",
+                  {"data": [{"gender": "male", "city": "oslo"}, {"gender": "female", "country": "norway"}]})
     assert first.status_code == 200 and first.json() == {"insertedRecords": 2, "insertedIds": [1, 2]}
     _send(client, "PUT", {"dataSchema": {"keys": ["respid"], "variables": ["email"]},
                           "data": [{"respid": 1, "email": "test1@example.com"}]})

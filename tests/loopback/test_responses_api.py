@@ -90,7 +90,8 @@ def choice(qid: int, *ids: int) -> dict[str, Any]:
 
 
 def texts(qid: int, **values: str) -> dict[str, Any]:
-    return {"questionID": qid, "answerValues": [{"answerID": int(a[1:]), "value": {"text": v}} for a, v in values.items()]}
+    return {"questionID": qid,
+            "answerValues": [{"answerID": int(a[1:]), "value": {"text": v}} for a, v in values.items()]}
 
 
 def race(colour: int) -> dict[str, Any]:
@@ -189,7 +190,8 @@ def test_flow_rules_apply_screener_chain_straightlining_and_speeding(client: htt
     flat = [choice(row, 50043) for row in (60001, 60002, 60003, 60004)]
     lined = {"responseSet": [*CS_RESPONSE["responseSet"][:5], *flat, *CS_RESPONSE["responseSet"][9:]]}
     assert post(client, CS_ID, lined).json()["response"]["responseStatus"] == "Terminated"
-    assert post(client, SPEEDY_ID, {**CS_RESPONSE, "timeTaken": 41}).json()["response"]["responseStatus"] == "Terminated"
+    speedy = post(client, SPEEDY_ID, {**CS_RESPONSE, "timeTaken": 41})
+    assert speedy.json()["response"]["responseStatus"] == "Terminated"
     slow = {**CS_RESPONSE, "timeTaken": 900, "externalReference": "api-slow"}
     assert post(client, SPEEDY_ID, slow).json()["response"]["responseStatus"] == "Completed"
     stats = client.get("/__admin/stats").json()["surveys"]

@@ -14,8 +14,7 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loadtest.core.errors import Blame
-from loadtest.core.errors import LoadtestError
+from loadtest.core.errors import Blame, LoadtestError
 from loadtest.core.flow import FlowTarget, Reply, RespondentFlow
 from loadtest.core.page import PageReply, parse_reply
 from loadtest.core.population import Population

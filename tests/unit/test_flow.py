@@ -120,7 +120,7 @@ def test_redirects_are_followed_only_to_allow_listed_hosts() -> None:
     _, req = flow.receive(reply("redirect", redirectUrl="http://127.0.0.1:8/a/api/v2/surveys/6/take?t=1"))
     assert req is not None and req.step == "redirect" and req.url.startswith("http://127.0.0.1:8/")
     assert headers(req) == {"api-key": "KEY"}  # same host as the target: the API's own key
-    events, req = flow.receive(Reply(200, {}, body("authentication_required")))
+    _, req = flow.receive(Reply(200, {}, body("authentication_required")))
     assert req is None and flow.result.redirect_followed == 200 and flow.result.outcome == "redirect"
 
 

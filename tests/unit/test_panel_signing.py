@@ -99,4 +99,5 @@ def test_the_panel_hears_of_a_returners_completion_not_its_re_entry() -> None:
 def test_a_non_ascii_enc_is_refused_not_an_exception() -> None:
     from loadtest.core.panel import Signer
 
-    assert Signer("s").verify("http://127.0.0.1/respondent_result/?result=5&transaction_id=T&enc=%C3%A9%F2%95%AB%9C") is False
+    url = "http://127.0.0.1/respondent_result/?result=5&transaction_id=T&enc=%C3%A9%F2%95%AB%9C"
+    assert Signer("s").verify(url) is False

@@ -53,7 +53,8 @@ def test_junit_has_a_case_per_threshold_persona_check_and_reconciliation(tmp_pat
     assert set(cases) == {("loadtest.thresholds", "take.p95_ms"), ("loadtest.personas", "completer"),
                           ("loadtest.personas", "screenout"), ("loadtest.checks", "screener_terminates"),
                           ("loadtest.reconciliation", "reconciliation")}
-    assert cases[("loadtest.thresholds", "take.p95_ms")] is not None and cases[("loadtest.personas", "completer")] is None
+    assert cases[("loadtest.thresholds", "take.p95_ms")] is not None
+    assert cases[("loadtest.personas", "completer")] is None
     assert suite.get("tests") == "5" and suite.get("failures") == "3"
 
 

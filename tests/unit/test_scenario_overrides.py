@@ -37,7 +37,8 @@ def test_the_survey_moves_personas_that_had_the_default_one() -> None:
     ({"personas": "nobody=3"}, "--personas: no persona named nobody in the scenario"),
     ({"personas": "completer=two"}, "--personas: expected name=number pairs separated by commas (got 'completer=two')"),
     ({"personas": "completer=1.5"}, "--personas: expected whole-number weights"),
-    ({"personas": ", ".join(f"{p.name}=0" for p in SMOKE.personas)}, "--personas: expected at least one persona with weight > 0"),
+    ({"personas": ", ".join(f"{p.name}=0" for p in SMOKE.personas)},
+     "--personas: expected at least one persona with weight > 0"),
     ({"limits": "panel=-1"}, "--limits: expected name=number pairs separated by commas (got 'panel=-1')"),
     ({"survey_id": "12"}, "--survey-id: expected one of the scenario's surveys [100001, 200002] (got '12')"),
 ])

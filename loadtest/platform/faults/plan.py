@@ -115,7 +115,8 @@ class FaultPlan:
                                              for name, r in self.endpoints.items()}}
         if self.connection is not None:
             c = self.connection
-            out["connection"] = {k: getattr(c, k) for k in ("seed", *CONNECTION_KINDS, "refuse", "hang_s", "slow_close_s")}
+            keys = ("seed", *CONNECTION_KINDS, "refuse", "hang_s", "slow_close_s")
+            out["connection"] = {k: getattr(c, k) for k in keys}
             injected.update({f"connection {k}": n for k, n in sorted(c.journal.items())})
         return out
 

@@ -80,7 +80,8 @@ def _json(status: int, payload: dict[str, Any], headers: list[tuple[str, str]] |
     return status, [("content-type", "application/json"), *(headers or [])], orjson.dumps(payload)
 
 
-def _error(status: int, *errors: str, hints: list[str] | None = None, headers: list[tuple[str, str]] | None = None) -> Reply:
+def _error(status: int, *errors: str, hints: list[str] | None = None,
+           headers: list[tuple[str, str]] | None = None) -> Reply:
     return _json(status, {"errors": list(errors), "meta": {"hints": hints or [], "warnings": []}}, headers)
 
 
@@ -223,7 +224,7 @@ class PanelApi:
                   "estimated_length_of_interview": doc.get("estimated_length_of_interview"),
                   "estimated_conversion_rate": doc.get("estimated_conversion_rate")}
         survey = self.store.create_survey(fields, self.clock())
-        return _json(201, {"data": self._survey_json(survey, full=True), "meta": {"warnings": self._link_warnings(survey)}})
+        return _data(self._survey_json(survey, full=True), 201, warnings=self._link_warnings(survey))
 
     def _update_survey(self, survey: DiySurvey, doc: dict[str, Any]) -> Reply:
         problems = _survey_problems(doc, creating=False)
@@ -237,7 +238,8 @@ class PanelApi:
         return _data(self._survey_json(survey, full=True), warnings=self._link_warnings(survey))
 
     def _write_quota(self, survey: DiySurvey, quota: DiyQuota | None, doc: dict[str, Any]) -> Reply:
-        fields = dict(quota.fields) if quota else {"name": None, "target_completes": 25, "state": "active", "questions": []}
+        fields = (dict(quota.fields) if quota
+                  else {"name": None, "target_completes": 25, "state": "active", "questions": []})
         fields.update({k: doc[k] for k in ("name", "target_completes", "state", "questions") if k in doc})
         problems = _quota_problems(fields)
         if problems:
@@ -250,7 +252,7 @@ class PanelApi:
             self.store.save_quota(quota)
             status = 200
         self._sync_quotas(survey)
-        return _json(status, {"data": self._quota_json(quota, survey), "meta": {"warnings": self._link_warnings(survey)}})
+        return _data(self._quota_json(quota, survey), status, warnings=self._link_warnings(survey))
 
     # --- linking to the respondent side ------------------------------------------------------------
     def _linked(self, survey: DiySurvey) -> int | None:
