@@ -99,7 +99,7 @@ class TestRun:
                                    limiter, io=GeventPanelIO())
             self.panel = LocustPanel(session)
             if cfg.role != "worker":  # one panel survey per test, made by whoever owns the run folder
-                used = [sc.survey_id] + sorted({p.survey_id for p in sc.personas if p.survey_id != sc.survey_id})
+                used = [sc.survey_id, *sorted({p.survey_id for p in sc.personas if p.survey_id != sc.survey_id})]
                 self.panel.set_up(f"{sc.name} (seed {sc.seed})", cfg.host, used)
             if cfg.role != "master":
                 self.panel.start_sending()
