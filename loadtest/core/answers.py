@@ -21,7 +21,8 @@ from loadtest.core.errors import UnanswerableQuestion
 from loadtest.core.page import Question
 from loadtest.core.rng import RespondentRandom
 
-__all__ = ["DEFAULT_DATE_PARTS", "Answerer", "TextSource", "chosen_ids", "echo_extension_mismatches", "echo_mismatches", "keys_of", "kind_of"]
+__all__ = ["DEFAULT_DATE_PARTS", "Answerer", "TextSource", "chosen_ids", "echo_extension_mismatches", "echo_mismatches",
+           "keys_of", "kind_of"]
 
 DEFAULT_DATE_PARTS = {"day": "dt_day_", "month": "dt_month_", "year": "dt_year_"}
 
@@ -195,10 +196,10 @@ def echo_extension_mismatches(q: Question, form: dict[str, Any]) -> list[str]:
             if sent_value is not None and a.value != sent_value:
                 out.append(f"question {q.id} answer {a.id}: sent {sent_value!r}, shown {a.value!r}")
     elif kind == "date":
-        parts = q.form.rules.get("partPrefixes") if isinstance(q.form.rules.get("partPrefixes"), dict) else DEFAULT_DATE_PARTS
-        sent = {part: form.get(f"{parts.get(part, DEFAULT_DATE_PARTS[part])}{q.id}") for part in DEFAULT_DATE_PARTS}
-        if any(v is not None for v in sent.values()) and q.value != sent:
-            out.append(f"question {q.id}: sent date {sent}, shown {q.value!r}")
+        parts = _date_prefixes(q)
+        posted = {part: form.get(f"{parts.get(part, DEFAULT_DATE_PARTS[part])}{q.id}") for part in DEFAULT_DATE_PARTS}
+        if any(v is not None for v in posted.values()) and q.value != posted:
+            out.append(f"question {q.id}: sent date {posted}, shown {q.value!r}")
     return out
 
 
