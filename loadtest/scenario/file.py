@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from loadtest.bundled import builtin_personas
-from loadtest.core.persona import Persona
 from loadtest.core.flow_values import FlowPolicy
+from loadtest.core.persona import Persona
 from loadtest.core.population import PersonaEntry
 from loadtest.core.toml_reader import MISSING, TomlError, TomlReader
 from loadtest.scenario import tables
@@ -123,7 +123,10 @@ def _scenario(path: Path, top: TomlReader) -> Scenario:
     if target != "embedded" and not target.startswith(("http://", "https://")):
         raise head.fail("target", f'"embedded" or an http(s) URL (got {target!r})')
     # A URL target needs only the survey id; survey files are for the embedded platform and the offline walk.
-    files_raw = head._get("surveys", [] if target != "embedded" else MISSING)
+    if target == "embedded" and "surveys" not in head.data:
+        raise head.fail("surveys", "survey files for the embedded platform to serve (or a URL target, with only "
+                        "survey_id)")
+    files_raw = head._get("surveys", [])
     if not isinstance(files_raw, list) or not all(isinstance(f, str) for f in files_raw) or (
             target == "embedded" and not files_raw):
         raise head.fail("surveys", "a non-empty array of survey file paths (relative to the scenario)"
@@ -269,6 +272,9 @@ def _personas(top: TomlReader, folder: Path | None, survey_id: int, ids: list[in
         cls = _persona_class(e, e.str("script", name), folder)
         script = e.str("script", name)
         params: dict[str, Any] = {k: v for k, v in e.data.items() if k not in _ENTRY_KEYS}
+        for key, value in params.items():  # the persona declares what it takes (Persona.parameters)
+            if key not in ("answers", "expects") and (expected := cls.check_parameter(key, value)) is not None:
+                raise e.fail(key, expected)
         params["answers"] = {**pinned, **_answers(e, "answers")}
         params.setdefault("think_scale", think_scale)
         if "expects" in e.data:
