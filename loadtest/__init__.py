@@ -28,7 +28,8 @@ Each folder's job:
 - platform/: the reference platform, scaffolding for running and testing without an account.
 - cli.py parses and dispatches (each subcommand is `<stage>/command.py`); persona.py is what
   persona scripts import; local_defaults.py holds the embedded platform's local credentials;
-  gc_tuning.py is the collector setting both drivers apply to their process.
+  gc_tuning.py is the collector setting both drivers apply to their process; bundled.py finds
+  the built-in personas and example scenarios, installed (package data) or in a checkout.
 
 Import rules (tests/unit/test_import_rules.py pins them):
 - core imports nothing of loadtest outside core;
@@ -37,7 +38,7 @@ Import rules (tests/unit/test_import_rules.py pins them):
 - only locust_driver imports locust, and nothing imports a driver but cli;
 - drivers reach the reference platform only through `platform.embedded` (a server in its own
   process) and `platform.in_process` (its app as a Transport, no socket), plus `local_defaults`;
-- the platform imports core, survey and local_defaults, and nothing of the clients.
+- the platform imports core, survey, local_defaults and bundled, and nothing of the clients.
 """
 
 __all__ = ["__version__"]

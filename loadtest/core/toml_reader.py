@@ -4,6 +4,8 @@ line naming the file, the key and what was expected: `f.toml: pages[1].id: expec
 from __future__ import annotations
 
 import builtins
+import difflib
+from collections.abc import Iterable
 from typing import Any
 
 __all__ = ["MISSING", "TomlError", "TomlReader"]
@@ -14,9 +16,9 @@ MISSING = object()
 class TomlError(ValueError):
     """A file that cannot be used; str() is one line: file, key, what was expected."""
 
-    def __init__(self, source: str, key: str, expected: str) -> None:
+    def __init__(self, source: str, key: str, expected: str, said: str | None = None) -> None:
         self.source, self.key, self.expected = source, key, expected
-        super().__init__(_printable(f"{source}: {key}: expected {expected}"))
+        super().__init__(_printable(f"{source}: {key}: {said or 'expected ' + expected}"))
 
 
 def _printable(text: str) -> str:
@@ -34,6 +36,19 @@ class TomlReader:
 
     def fail(self, key: str, expected: str) -> TomlError:
         return self.error(self.source, self._join(key), expected)
+
+    def only(self, known: Iterable[str], note: str = "") -> None:
+        """Refuse the first key that is not `known`: a misspelt key silently ignored would run
+        with the default instead (`concurency = 4` running 10). Names the closest known key."""
+        if not isinstance(self.data, dict):
+            raise self.fail("", "a table")
+        names = list(known)
+        for key in self.data:
+            if key not in names:
+                close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]}?" if close else f"known keys: {', '.join(names) or 'none'}"
+                raise self.error(self.source, self._join(key), f"one of the known keys ({', '.join(names)})",
+                                 said=f"unknown key{note} ({hint})")
 
     def _join(self, key: str) -> str:
         if not key:
@@ -112,6 +127,7 @@ class TomlReader:
             missing = [lang for lang in languages if not isinstance(value.get(lang), str)]
             if missing:
                 raise self.fail(key, f"a text for every survey language (missing {', '.join(missing)})")
+            self.table(key).only(languages, note=", not a survey language")
             return {lang: value[lang] for lang in languages}
         raise self.fail(key, f"a string or a table of language = string (got {value!r})")
 

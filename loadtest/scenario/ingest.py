@@ -50,11 +50,10 @@ def parse_ingest(top: TomlReader, survey_ids: Sequence[int], default_survey: int
                  personas: Sequence[PersonaEntry], limits: dict[str, float]) -> tuple[IngestStep, ...]:
     steps = []
     for t in top.tables("ingest", required=False):
+        t.only((*_KEYS, "batch"))
         api = t.str("api", choices=tuple(INGEST_STEP_NAMES))
-        allowed = (*_KEYS, "batch") if api == "respondent_data" else _KEYS
-        for key in t.data:
-            if key not in allowed:
-                raise t.fail(key, f"one of the keys {', '.join(allowed)} (for api = {api!r})")
+        if api != "respondent_data":
+            t.only(_KEYS, note=f" for api = {api!r}")
         survey = t.int("survey", default_survey)
         if survey not in survey_ids:
             raise t.fail("survey", f"one of the scenario's survey ids {list(survey_ids)} (got {survey})")

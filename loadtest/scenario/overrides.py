@@ -3,7 +3,8 @@ options on the command line): the persona mix, the limits and the survey. Pure: 
 Scenario out, one-line errors naming the option.
 
     personas  "completer=10, screenout=2"   weights by persona name; a persona not named keeps its weight
-    limits    "panel=10, survey=50"         requests per second by limit name; 0 removes a limit (to watch the target's own 429s)
+    limits    "panel=10, survey=50"         requests per second by limit name; 0 removes a limit
+                                            (to watch the target's own 429s)
     survey_id "200002"                      the survey personas without a survey of their own take
 """
 
@@ -51,8 +52,9 @@ def apply_overrides(sc: Scenario, personas: str = "", limits: str = "", survey_i
             new_id = int(survey_id)
         except ValueError:
             new_id = -1
-        if new_id not in ids:
-            raise OverrideError(f"--survey-id: expected one of the scenario's surveys {ids} (got {survey_id!r})")
+        if (ids and new_id not in ids) or new_id < 1:  # no survey files (a URL target): any survey id
+            raise OverrideError(f"--survey-id: expected one of the scenario's surveys {ids} (got {survey_id!r})"
+                                if ids else f"--survey-id: expected a survey id (got {survey_id!r})")
         entries = tuple(dataclasses.replace(p, survey_id=new_id) if p.survey_id == sc.survey_id else p
                         for p in sc.personas)
         sc = dataclasses.replace(sc, survey_id=new_id, personas=entries)

@@ -32,6 +32,22 @@ __all__ = ["SurveyFileError", "load_survey", "parse_survey"]
 _KINDS = get_args(QuestionKind)
 _STATES = get_args(SurveyState)
 
+# The keys each table may hold; any other is refused with the closest of these (a misspelt
+# `speeder_min_secs` would otherwise drop the speeder rule without a word).
+_TOP = ("survey", "pages", "quotas", "quality", "redirects")
+_HEAD = ("id", "title", "state", "back_navigation", "password", "languages", "json_as_string")
+_QUALITY = ("speeder_min_seconds", "straightline_min_rows")
+_REDIRECTS = ("complete", "terminate", "quota_full", "chain")
+_PAGE = ("id", "questions", "show_if")
+_QUESTION = ("id", "type", "text", "required")
+_BY_KIND = {
+    "single": ("answers",), "multi": ("answers", "min_selections", "max_selections"),
+    "text": ("answer_id", "min_length", "max_length"), "numeric": ("answer_id", "min", "max", "integer"),
+    "grid": ("answers", "rows", "straightline_check"), "date": ("min_year", "max_year"),
+    "rank": ("answers",), "sum": ("answers", "total"),
+}
+_ANSWER = ("id", "text", "other", "terminate", "chain")
+
 
 class SurveyFileError(TomlError):
     """A survey file that cannot be served; str() is one line: file, key, what was expected."""
@@ -59,7 +75,9 @@ def parse_survey(raw: bytes | str, source: str = "<memory>") -> Survey:
 
 
 def _survey(top: TomlReader) -> Survey:
+    top.only(_TOP)
     head = top.table("survey", required=True)
+    head.only(_HEAD)
     languages = head._get("languages", ["en"])
     if not isinstance(languages, list) or not languages or not all(
         isinstance(x, str) and x for x in languages
@@ -69,7 +87,9 @@ def _survey(top: TomlReader) -> Survey:
     pages = tuple(_page(p, langs) for p in top.tables("pages"))
     _check_unique(top, pages)
     quality = top.table("quality")
+    quality.only(_QUALITY)
     redirects = top.table("redirects")
+    redirects.only(_REDIRECTS)
     survey = Survey(
         id=head.int("id", minimum=1),
         title=head.str("title"),
@@ -97,9 +117,11 @@ def _survey(top: TomlReader) -> Survey:
 
 
 def _page(r: TomlReader, langs: tuple[str, ...]) -> Page:
+    r.only(_PAGE)
     show_if = None
     if "show_if" in r.data:
         cond = r.table("show_if")
+        cond.only(("question", "answers"))
         show_if = ShowIf(question=cond.int("question"), answers=frozenset(cond.ints("answers")))
     return Page(
         id=r.str("id"),
@@ -110,6 +132,7 @@ def _page(r: TomlReader, langs: tuple[str, ...]) -> Page:
 
 def _question(r: TomlReader, langs: tuple[str, ...]) -> Question:
     kind = r.str("type", choices=_KINDS)
+    r.only((*_QUESTION, *_BY_KIND[kind]), note=f" for a {kind} question")
     needs_choices = kind in ("single", "multi", "grid", "rank", "sum")
     single_field = kind in ("text", "numeric")
     answers: tuple[Answer, ...]
@@ -125,11 +148,12 @@ def _question(r: TomlReader, langs: tuple[str, ...]) -> Question:
                 terminate=a.bool("terminate", False),
                 chain=a.bool("chain", False),
             )
-            for a in r.tables("answers")
+            for a in _checked(r.tables("answers"), _ANSWER)
         )
     else:
         answers = ()
-    rows = tuple(Row(id=x.int("id", minimum=1), text=x.text("text", langs)) for x in r.tables("rows")) if (
+    rows = tuple(Row(id=x.int("id", minimum=1), text=x.text("text", langs))
+                 for x in _checked(r.tables("rows"), ("id", "text"))) if (
         kind == "grid"
     ) else ()
     q = Question(
@@ -164,7 +188,14 @@ def _question(r: TomlReader, langs: tuple[str, ...]) -> Question:
     return q
 
 
+def _checked(tables: list[TomlReader], known: tuple[str, ...]) -> list[TomlReader]:
+    for t in tables:
+        t.only(known)
+    return tables
+
+
 def _quota(r: TomlReader) -> Quota:
+    r.only(("id", "question", "answers", "limit"))
     return Quota(
         id=r.str("id"),
         question=r.int("question"),

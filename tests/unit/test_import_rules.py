@@ -22,7 +22,7 @@ RANK = {
 }
 DRIVERS = {"engine", "locust_driver", "replay"}
 PLATFORM_DOORS = {"loadtest.platform.embedded", "loadtest.platform.in_process"}
-PLATFORM_MAY_IMPORT = {"core", "survey", "local_defaults", "platform"}
+PLATFORM_MAY_IMPORT = {"core", "survey", "local_defaults", "bundled", "platform"}
 
 
 def _modules() -> list[tuple[str, Path]]:

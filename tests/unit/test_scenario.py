@@ -47,7 +47,6 @@ def variant(tmp_path: Path, old: str, new: str) -> Path:
      "a value: persona 'gatecrasher' needs it"),
     ("take = 250", "take = -1", "thresholds.p95_ms.take", "a number > 0"),
     ("take = 250", "tkae = 250", "thresholds.p95_ms.tkae", "a step name"),
-    ("[load]", "[lode]", "load", "a value (the key is required)"),
 ])
 def test_a_bad_scenario_fails_with_one_line(tmp_path: Path, old: str, new: str, key: str, expected: str) -> None:
     path = variant(tmp_path, old, new)

@@ -55,8 +55,6 @@ def test_ingest_tables_are_parsed_with_their_defaults(tmp_path: Path) -> None:
     ('limit = "panel"', 'limit = "ingest"', "ingest[0].limit", "the name of a [limits] table (panel; got 'ingest')"),
     ("count = 20", "count = 20\nsurvey = 300003", "ingest[0].survey",
      "one of the scenario's survey ids [100001, 200002] (got 300003)"),
-    ("concurrency = 2", "concurrency = 2\nbatch = 10", "ingest[0].batch",
-     "one of the keys api, survey, count, persona, limit, concurrency (for api = 'responses')"),
     ("batch = 25", "batch = 0", "ingest[1].batch", "an integer >= 1 (got 0)"),
     ("survey = 200002", 'survey = "200002"', "ingest[1].survey", "an integer (got '200002')"),
 ])

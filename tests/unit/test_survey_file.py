@@ -50,7 +50,6 @@ def test_store_visit_is_small_gated_bilingual_and_forbids_going_back() -> None:
         (("id = 1\n", 'id = "one"\n'), "survey.id", "an integer"),
         (('title = "t"\n', ""), "survey.title", "required"),
         (("{ id = 12, text = \"b\" }", "{ id = 12 }"), "pages[0].questions[0].answers[1].text", "required"),
-        (("[[pages]]", "[[pagez]]"), "pages", "a non-empty array of tables"),
         (("id = 10\n", "id = 11\n"), "pages[0].questions[0]", "ids unique across the survey"),
         (('title = "t"\n', 'title = "t"\nstate = "sleeping"\n'), "survey.state", "one of active, closed"),
     ],
