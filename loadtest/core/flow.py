@@ -179,11 +179,9 @@ class RespondentFlow:
             return self._rate_limited(reply)
         if reply.status in GATEWAY:
             wait = self._retry_after(reply) if reply.status == 503 else None
-            events, request = self._lost(TransportError(f"HTTP {reply.status} from a gateway on {self._step}"),
-                                         wait or 0.0)
-            if wait:
-                events.insert(0, Throttled(self._step, wait, reply.status))
-            return events, request
+            lost, request = self._lost(TransportError(f"HTTP {reply.status} from a gateway on {self._step}"),
+                                       wait or 0.0)
+            return ([Throttled(self._step, wait, reply.status), *lost] if wait else lost), request
         self._in_a_row = self._throttled = 0
         events: list[Event] = []
         try:
@@ -440,7 +438,7 @@ class RespondentFlow:
         return events
 
     def _failed(self, exc: BaseException, events: list[Event], blame: Blame | None = None) -> list[Event]:
-        who = Blame(blame or getattr(exc, "blame", Blame.SCRIPT))
+        who = blame if blame is not None else Blame(str(getattr(exc, "blame", Blame.SCRIPT)))
         res = self.result
         res.outcome = "failed"
         res.expected = False

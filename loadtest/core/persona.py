@@ -322,11 +322,11 @@ class Persona:
     def submit(self, form: dict[str, Any], page: PageReply | None = None) -> Submit:
         return Submit(form=form, think_s=self.think_for(page) if page is not None else 0.0)
 
-    def fill(self, page: PageReply, overrides: dict[str, Any] | None = None,
+    def fill(self, page: PageReply, overrides: dict[int, Any] | None = None,
              straightline: bool = False) -> dict[str, Any]:
         """Valid answers to every question on the page. `overrides` maps question id -> answer id
         (from the scenario, e.g. the screener answer a screenout persona gives)."""
-        chosen = {**self._pinned, **overrides} if overrides else self._pinned
+        chosen: dict[int, Any] = {**self._pinned, **overrides} if overrides else self._pinned
         form: dict[str, Any] = {}
         for q in page.questions:
             form.update(self.r.answers.answer(q, prefer=chosen.get(q.id), straightline=straightline))
