@@ -3,6 +3,12 @@
 A respondent is reproducible from (scenario seed, respondent index) alone. The persona mix is a
 smooth weighted round-robin over integer weights, so any run of N respondents has the scenario's
 proportions exactly (no luck of the draw decides whether a rare persona shows up at all).
+
+The one thing a respondent carries that is not a function of (seed, index) is its transaction
+id: `{prefix}-{index}`, where the prefix names the run (drivers pass the seed and a random run
+id, or the scenario's `transaction_prefix`). A target that keeps state remembers every
+transaction it finished, so a second run with the same seed would otherwise meet only
+`already_completed`. Nothing a respondent decides depends on it.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from loadtest.core.fake import FakeText
 from loadtest.core.persona import Persona, Respondent
 from loadtest.core.rng import RespondentRandom
 
-__all__ = ["PersonaEntry", "Population", "build_persona", "respondent_seed"]
+__all__ = ["PersonaEntry", "Population", "build_persona", "respondent_seed", "transaction_id"]
 
 
 @dataclass(frozen=True)
@@ -49,13 +55,19 @@ def _round_robin(weights: list[int]) -> list[int]:
     return order
 
 
+def transaction_id(prefix: str, index: int) -> str:
+    return f"{prefix}-{index:06d}"
+
+
 class Population:
-    def __init__(self, entries: list[PersonaEntry], seed: int) -> None:
+    def __init__(self, entries: list[PersonaEntry], seed: int, transaction_prefix: str | None = None) -> None:
         active = [e for e in entries if e.weight > 0]
         if not active:
             raise ValueError("no persona has a positive weight")
         self.entries = active
         self.seed = seed
+        # None keeps the seed alone (tests, benchmarks: one fresh platform each); drivers pass a run's.
+        self.transaction_prefix = transaction_prefix or f"lt{seed}"
         self._cycle = _round_robin([e.weight for e in active])
 
     def entry(self, index: int) -> PersonaEntry:
@@ -63,7 +75,8 @@ class Population:
 
     def respondent(self, index: int) -> tuple[PersonaEntry, Persona]:
         entry = self.entry(index)
-        persona = build_persona(entry, index, respondent_seed(self.seed, index), f"lt{self.seed}-{index:06d}")
+        persona = build_persona(entry, index, respondent_seed(self.seed, index),
+                                transaction_id(self.transaction_prefix, index))
         return entry, persona
 
 

@@ -3,26 +3,45 @@
 Runs Locust in a child process (so this one never imports locust) with the package's locustfile
 and the scenario; every other option passes through (`--headless -u -r -t`, `--master`,
 `--worker`...). With no `--host` and an embedded target it starts the reference platform first,
-like `loadtest run`, and stops it after. The exit code is Locust's: 3 when a threshold or check
-failed.
+like `loadtest run`, and stops it after. Before Locust starts, the target is checked like
+`loadtest run` checks it (preflight; `--no-preflight` skips it). The exit code is Locust's: 3 when
+a threshold or check failed.
+
+The subcommand's parser takes no options of its own (Locust's pass through untouched), so `-h` /
+`--help` and `--no-preflight` are picked out here; the help shows our options, then Locust's.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 from types import FrameType
 
+from loadtest.control.preflight import Credentials, PreflightError, preflight
 from loadtest.core.usage import BadInput
+from loadtest.local_defaults import DEFAULT_API_KEY, DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
+from loadtest.locust_driver.options import add_options
 from loadtest.platform.embedded import PlatformStartError, check_faults, embedded_platform
-from loadtest.scenario.file import ScenarioError, load_scenario
+from loadtest.results.run_files import run_transaction_prefix
+from loadtest.scenario.file import Scenario, ScenarioError, load_scenario
 
 __all__ = ["LOCUSTFILE", "add_parser", "main", "run_locust"]
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+HELP = ("-h", "--help")
+NO_PREFLIGHT = "--no-preflight"
+EXAMPLES = """examples:
+  loadtest locust scenarios/smoke.toml                          the web UI (http://localhost:8089)
+  loadtest locust s.toml --headless -u 50 -r 10 -t 60s          headless, for CI
+  loadtest locust s.toml --personas "completer=5,screenout=0" --limits "survey=5"
+  loadtest locust s.toml --master --expect-workers 2            and on each worker machine:
+  loadtest locust s.toml --worker --master-host 10.0.0.5
+  LOADTEST_API_KEY=... loadtest locust s.toml --host https://staging.example.com --no-preflight
+"""
 
 
 def _has_host(args: list[str]) -> bool:
@@ -45,7 +64,30 @@ def _run(cmd: list[str]) -> int:
             signal.signal(sig, handler)
 
 
-def run_locust(scenario: Path, rest: list[str]) -> int:
+def _host(args: list[str]) -> str | None:
+    for i, a in enumerate(args):
+        if a.startswith("--host="):
+            return a.split("=", 1)[1]
+        if a in ("--host", "-H") and i + 1 < len(args):
+            return args[i + 1]
+    return None
+
+
+def _preflight(sc: Scenario, url: str) -> None:
+    """The check `loadtest run` makes, with the keys the locustfile will use."""
+    panel = sc.panel
+    creds = Credentials(os.environ.get(sc.api_key_env) or DEFAULT_API_KEY,
+                        (os.environ.get(panel.api_key_env) if panel else "") or DEFAULT_PANEL_API_KEY,
+                        (os.environ.get(panel.secret_env) if panel else "") or DEFAULT_PANEL_SECRET)
+    try:
+        lines = preflight(sc, url, creds, run_transaction_prefix(sc.seed, sc.transaction_prefix))
+    except PreflightError as exc:
+        raise BadInput(str(exc)) from None
+    for line in lines:
+        print(line, file=sys.stderr, flush=True)
+
+
+def run_locust(scenario: Path, rest: list[str], check_target: bool = True) -> int:
     try:
         sc = load_scenario(scenario)
         if sc.faults:
@@ -53,14 +95,23 @@ def run_locust(scenario: Path, rest: list[str]) -> int:
     except (ScenarioError, PlatformStartError) as exc:
         raise BadInput(str(exc)) from None
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--scenario", str(scenario), *rest]
-    if _has_host(rest) or "--worker" in rest:
+    if "--worker" in rest:  # the master checked the target
+        return _run(cmd)
+    if _has_host(rest):
+        host = _host(rest)
+        if check_target and host:
+            _preflight(sc, host)
         return _run(cmd)
     if sc.target != "embedded":
+        if check_target:
+            _preflight(sc, sc.target)
         return _run([*cmd, "--host", sc.target])
     try:
         extra = ["--api-key-env", sc.api_key_env] + (["--faults", str(scenario)] if sc.faults else [])
         with embedded_platform(sc.survey_files, extra=extra) as platform:
             print(f"loadtest locust: reference platform at {platform.url}", file=sys.stderr, flush=True)
+            if check_target:
+                _preflight(sc, platform.url)
             return _run([*cmd, "--host", platform.url])
     except PlatformStartError as exc:
         raise BadInput(str(exc)) from None
@@ -68,12 +119,44 @@ def run_locust(scenario: Path, rest: list[str]) -> int:
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     loc = sub.add_parser("locust", help="run a scenario with Locust (web UI by default; options pass through)",
-                         prefix_chars="+")
+                         prefix_chars="+", add_help=False)
     loc.add_argument("scenario", type=Path, metavar="SCENARIO")
     loc.add_argument("locust_args", nargs=argparse.REMAINDER, metavar="LOCUST OPTIONS",
                      help="passed to locust as they are, e.g. --headless -u 50 -r 10 -t 60s")
     loc.set_defaults(handler=main)
 
 
+def help_text() -> str:
+    """Our part of `loadtest locust --help`: the subcommand's own options and the locustfile's."""
+    parser = argparse.ArgumentParser(
+        prog="loadtest locust", usage="loadtest locust SCENARIO [--no-preflight] [options] [locust options...]",
+        description="Run a scenario with Locust's users: the web UI by default, --headless for CI,\n"
+                    "--master / --worker for a cluster. With no --host and an embedded target, the\n"
+                    "reference platform is started first. Every option but --no-preflight passes\n"
+                    "through to Locust.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter, add_help=False)
+    parser.add_argument("scenario", metavar="SCENARIO", help="the loadtest scenario file (TOML)")
+    parser.add_argument("-h", "--help", action="store_true", help="show this help, then Locust's own")
+    parser.add_argument(NO_PREFLIGHT, action="store_true",
+                        help="skip the take (and DIY API call) that checks the target before Locust starts")
+    add_options(parser.add_argument_group("loadtest options (the locustfile's; shown in the web UI's custom "
+                                          "parameters where they can change per test)"), None, web_ui=False)
+    return parser.format_help()
+
+
+def _show_help() -> int:
+    print(help_text(), flush=True)
+    print("Locust's own options (every one passes through):", flush=True)
+    return subprocess.run([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--help"], check=False).returncode
+
+
 def main(args: argparse.Namespace) -> int:
-    return run_locust(args.scenario, args.locust_args)
+    tokens = [str(args.scenario), *args.locust_args]
+    if any(t in HELP for t in tokens):
+        return _show_help()
+    check_target = NO_PREFLIGHT not in tokens
+    tokens = [t for t in tokens if t != NO_PREFLIGHT]
+    if not tokens or tokens[0].startswith("-"):
+        raise BadInput(f"loadtest locust: SCENARIO: expected the scenario file first (got "
+                       f"{tokens[0] if tokens else 'nothing'!r}); see loadtest locust --help")
+    return run_locust(Path(tokens[0]), tokens[1:], check_target)

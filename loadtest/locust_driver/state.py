@@ -12,6 +12,7 @@ No locust import here (importing locust monkey-patches the standard library at o
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from collections import Counter
@@ -32,7 +33,7 @@ from loadtest.locust_driver.gevent_io import GeventLimiter, GeventPanelIO
 from loadtest.locust_driver.panel import LocustPanel
 from loadtest.report.render import write_run_files
 from loadtest.results.metrics import Metrics
-from loadtest.results.run_files import RespondentLog, new_run_dir, respondent_line
+from loadtest.results.run_files import RespondentLog, new_run_dir, respondent_line, run_transaction_prefix
 from loadtest.results.summary import build_summary
 from loadtest.scenario.file import Scenario
 
@@ -65,8 +66,11 @@ class TestRun:
     __test__ = False  # not a pytest test class
 
     def __init__(self, cfg: ProcessConfig, sc: Scenario) -> None:
+        # Each test's transaction ids carry its own run id (each process draws one; a worker's
+        # respondent indices are unique anyway), so tests never collide on a stateful target.
+        sc = dataclasses.replace(sc, transaction_prefix=run_transaction_prefix(sc.seed, sc.transaction_prefix))
         self.cfg, self.scenario = cfg, sc
-        self.population = Population(list(sc.personas), sc.seed)
+        self.population = Population(list(sc.personas), sc.seed, sc.transaction_prefix)
         target_host = urlsplit(cfg.host).hostname or ""
         self.follow = frozenset(target_host if h == "target" else h for h in sc.follow_redirects)
         self.t0, self.t0_wall = time.monotonic(), time.time()

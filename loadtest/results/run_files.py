@@ -7,6 +7,7 @@ mid-run loses at most the respondents that were still in flight.
 from __future__ import annotations
 
 import datetime
+import secrets
 from pathlib import Path
 from typing import IO, Any
 
@@ -14,7 +15,7 @@ import orjson
 
 from loadtest.core.flow import RespondentResult
 
-__all__ = ["RespondentLog", "new_run_dir", "respondent_line", "write_summary"]
+__all__ = ["RespondentLog", "new_run_dir", "respondent_line", "run_transaction_prefix", "write_summary"]
 
 
 def new_run_dir(reports: Path, name: str, seed: int) -> Path:
@@ -28,6 +29,13 @@ def new_run_dir(reports: Path, name: str, seed: int) -> Path:
         except FileExistsError:
             continue
     raise RuntimeError(f"cannot make a run directory under {reports}")
+
+
+def run_transaction_prefix(seed: int, configured: str | None) -> str:
+    """What every transaction id of a run starts with: the scenario's `transaction_prefix`, or
+    the seed and a random run id (`lt42-3f9a1c`), so that running a scenario again against a
+    target that remembers finished transactions does not meet only `already_completed`."""
+    return configured or f"lt{seed}-{secrets.token_hex(3)}"
 
 
 def respondent_line(result: RespondentResult, timings: dict[str, float]) -> bytes:
