@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+import loadtest
 from loadtest.core.usage import BadInput
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_CHECK_FAILED", "EXIT_CRASH", "EXIT_OK", "main"]
@@ -22,18 +23,49 @@ def _parser() -> argparse.ArgumentParser:
     from loadtest.platform import command as mock_command
     from loadtest.replay import command as replay_command
     from loadtest.report import command as report_command
+    from loadtest.scenario import command as scenario_command
 
     parser = argparse.ArgumentParser(
         prog="loadtest", description="Load tester and respondent simulator for online-survey APIs.",
-        epilog="exit codes: 0 passed, 1 crashed, 2 bad input, 3 a threshold or check failed")
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"loadtest {loadtest.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for stage in (mock_command, run_command, report_command, replay_command, locust_command):
+    for stage in (scenario_command, run_command, locust_command, mock_command, report_command, replay_command):
         stage.add_parser(sub)
+    mock = sub.choices["mock"]
+    if mock.epilog is None:
+        mock.epilog, mock.formatter_class = MOCK_EXAMPLES, argparse.RawDescriptionHelpFormatter
     return parser
+
+
+EXAMPLES = """examples:
+  loadtest init x && loadtest run x/scenario.toml     a starter project, run against the embedded platform
+  loadtest init staging --target https://api.example.com --survey-id 1234567
+  loadtest personas                                   what each built-in persona does
+  loadtest locust x/scenario.toml                     the same scenario in Locust's web UI
+
+exit codes: 0 passed, 1 crashed, 2 bad input, 3 a threshold or check failed
+"""
+
+MOCK_EXAMPLES = """examples:
+  loadtest mock                                   the example surveys installed with loadtest, on :8080
+  loadtest mock --survey x/surveys/starter.toml --port 0
+  loadtest mock --faults faults.toml --db platform.db
+"""
+
+
+def _mock_default_surveys(args: argparse.Namespace) -> None:
+    """`loadtest mock` with no --survey serves the example surveys installed with the package,
+    whatever the working directory."""
+    if args.command == "mock" and not args.survey:
+        from loadtest.bundled import example_surveys
+
+        args.survey = [str(p) for p in example_surveys()]
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _mock_default_surveys(args)
     try:
         code: int = args.handler(args)
         return code
