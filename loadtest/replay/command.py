@@ -34,6 +34,12 @@ from loadtest.survey.file import SurveyFileError, load_survey
 
 __all__ = ["ReplayCommand", "add_parser", "main", "replay"]
 
+EXAMPLES = """examples:
+  loadtest run scenarios/smoke.toml --record rec.jsonl && loadtest replay rec.jsonl
+  loadtest replay rec.jsonl --order free --concurrency 16 --report out/
+  LOADTEST_API_KEY=... loadtest replay rec.jsonl --target https://staging.example.com
+"""
+
 
 @dataclass
 class ReplayCommand:
@@ -176,7 +182,8 @@ def replay(cmd: ReplayCommand, out: IO[str] = sys.stdout) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    rp = sub.add_parser("replay", help="walk recorded respondents again against a target, diff the replies")
+    rp = sub.add_parser("replay", help="walk recorded respondents again against a target, diff the replies",
+                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     rp.add_argument("recording", type=Path, metavar="RECORDING", help="a file from `loadtest run --record`")
     rp.add_argument("--target", default=None, metavar="URL",
                     help="base URL of the survey API (default: the reference platform, recorded surveys)")

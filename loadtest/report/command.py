@@ -14,6 +14,11 @@ from loadtest.report.render import ReportInputError, rerender
 
 __all__ = ["add_parser", "main", "report_command"]
 
+EXAMPLES = """examples:
+  loadtest report reports/smoke-20260101-120000-s42            junit.xml and report.html again
+  loadtest report reports/today --baseline reports/yesterday   exit 3 when a change exceeds [regression]
+"""
+
 
 def report_command(run_dir: Path, baseline: Path | None, out: Any = sys.stdout) -> int:
     try:
@@ -30,7 +35,8 @@ def report_command(run_dir: Path, baseline: Path | None, out: Any = sys.stdout) 
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    rep = sub.add_parser("report", help="re-render a run folder's report; compare it with a baseline run")
+    rep = sub.add_parser("report", help="re-render a run folder's report; compare it with a baseline run",
+                         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     rep.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     rep.add_argument("--baseline", type=Path, default=None, metavar="RUN_DIR",
                      help="a previous run folder: print and write the comparison; exit 3 on a regression")
