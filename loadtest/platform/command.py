@@ -38,6 +38,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     mock.add_argument("--body-timeout", type=float, default=10.0, metavar="S",
                       help="seconds a request body may take to arrive whole; then 408 and the connection "
                            "is dropped (default 10)")
+    mock.add_argument("--exit-with-parent-fd", type=int, default=None, metavar="FD", help=argparse.SUPPRESS)
     mock.set_defaults(handler=main)
 
 
@@ -85,13 +86,15 @@ def main(args: argparse.Namespace) -> int:
         f"${args.data_token_env}" if os.environ.get(args.data_token_env) else "the local default token")
 
     def ready(url: str) -> None:
-        # The URL alone on stdout (scriptable); the rest on stderr.
-        print(url, flush=True)
+        # The URL alone on stdout (scriptable); the rest on stderr, first, so that whoever has
+        # read the URL can read this line too.
         print(f"loadtest mock: surveys {', '.join(map(str, ids))}; db {store.path}; api-key from {key_source}",
               file=sys.stderr, flush=True)
+        print(url, flush=True)
 
     try:
-        serve(platform, args.host, args.port, ready, proxy=platform.faults.connection)
+        serve(platform, args.host, args.port, ready, proxy=platform.faults.connection,
+              parent_fd=args.exit_with_parent_fd)
     except ServerError as exc:
         raise BadInput(f"loadtest mock: --port: {exc}") from None
     finally:

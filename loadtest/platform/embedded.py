@@ -3,6 +3,13 @@
 Used by `loadtest run` and `loadtest locust` when no target is given, and by the tests. Ready
 means the child printed its URL, which it does only once it accepts connections; so nothing here
 sleeps or polls.
+
+The child runs in its own session: a terminal's Ctrl-C (SIGINT to the whole foreground process
+group) reaches the run, which stops its respondents against a platform that is still there, and
+then stops the platform itself. The child watches a pipe only this process holds the write end
+of (`--exit-with-parent-fd`): however this process ends, kill -9 included, the kernel closes it
+and the platform stops and removes its temporary database. Its stderr goes to an unnamed file
+(O_TMPFILE), so nothing is left in the temporary directory either.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 __all__ = ["EmbeddedPlatform", "PlatformStartError", "check_faults", "embedded_platform"]
 
@@ -45,15 +53,23 @@ def check_faults(scenario_path: Path) -> None:
 class EmbeddedPlatform:
     url: str
     proc: subprocess.Popen[str]
-    db: Path
-    stderr_path: Path
+    db: Path | None  # None: the child's own temporary database, which it removes when it stops
+    err: IO[bytes]  # the child's stderr: an unnamed file, read without moving its offset
 
     @property
     def port(self) -> int:
         return int(self.url.rsplit(":", 1)[1])
 
+    @property
+    def stderr_path(self) -> Path:
+        return Path(f"/proc/self/fd/{self.err.fileno()}")
+
     def stderr(self) -> str:
-        return self.stderr_path.read_text()
+        return _read_all(self.err).decode("utf-8", "replace")
+
+
+def _read_all(err: IO[bytes]) -> bytes:
+    return os.pread(err.fileno(), os.fstat(err.fileno()).st_size, 0)  # the child shares the offset
 
 
 @contextlib.contextmanager
@@ -66,25 +82,30 @@ def embedded_platform(
     cwd: Path | None = None,
 ) -> Iterator[EmbeddedPlatform]:
     with contextlib.ExitStack() as stack:
-        if db is None:
-            db = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="loadtest-platform-"))) / "platform.db"
-        cmd = [sys.executable, "-m", "loadtest.cli", "mock", "--port", str(port), "--db", str(db), *extra]
+        cmd = [sys.executable, "-m", "loadtest.cli", "mock", "--port", str(port), *extra]
+        if db is not None:
+            cmd += ["--db", str(db)]
         for s in surveys:
             cmd += ["--survey", str(s)]
-        fd, err_name = tempfile.mkstemp(prefix="loadtest-platform-", suffix=".log")
-        err_path = Path(err_name)
-        stack.callback(err_path.unlink, missing_ok=True)
-        with os.fdopen(fd, "w") as err:
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, cwd=cwd,
-                                    env={**os.environ, **(env or {})})
+        err = stack.enter_context(tempfile.TemporaryFile(prefix="loadtest-platform-"))
+        watched, held = os.pipe()  # both ends close-on-exec: only the child gets `watched`, by pass_fds
+        stack.callback(os.close, held)
+        cmd += ["--exit-with-parent-fd", str(watched)]
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True,
+                                    cwd=cwd, env={**os.environ, **(env or {})}, start_new_session=True,
+                                    pass_fds=(watched,))
+        finally:
+            os.close(watched)
         try:
             assert proc.stdout is not None
             line = proc.stdout.readline().strip()  # the child's readiness signal (or EOF if it died)
             if not re.fullmatch(r"http://\S+:\d+", line):
                 proc.kill()
                 proc.wait()
-                raise PlatformStartError(f"the reference platform did not start: {err_path.read_text().strip()}")
-            yield EmbeddedPlatform(url=line, proc=proc, db=db, stderr_path=err_path)
+                raise PlatformStartError("the reference platform did not start: "
+                                         + _read_all(err).decode("utf-8", "replace").strip())
+            yield EmbeddedPlatform(url=line, proc=proc, db=db, err=err)
         finally:
             stop(proc)
 

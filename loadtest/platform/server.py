@@ -5,11 +5,16 @@ it while granian binds the same port (granian binds its listeners with SO_REUSEP
 non-listening socket receives no connections). Readiness is a real connection to the port, made
 once the server runs; only then is `on_ready(base_url)` called, so whoever waits on that line
 can send traffic at once.
+
+`parent_fd` is the read end of a pipe whose write end only the parent holds: the kernel closes it
+when the parent dies however it dies (kill -9 included), the read sees end-of-file, and the
+server stops as on SIGTERM, so an embedded platform never outlives the run that started it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 from collections.abc import Callable
@@ -67,8 +72,24 @@ async def _wait_ready(host: str, port: int, serving: asyncio.Task[Any]) -> None:
         return
 
 
+def _stop_with_parent(loop: asyncio.AbstractEventLoop, fd: int, stop: Callable[[], None]) -> None:
+    def readable() -> None:
+        try:
+            data = os.read(fd, 512)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:  # end of file: the parent is gone (or closed its end to stop us)
+            loop.remove_reader(fd)
+            stop()
+
+    os.set_blocking(fd, False)
+    loop.add_reader(fd, readable)
+
+
 async def serve_async(app: Any, host: str, port: int, on_ready: Callable[[str], None],
-                      proxy: ConnectionFaults | None = None) -> None:
+                      proxy: ConnectionFaults | None = None, parent_fd: int | None = None) -> None:
     """With `proxy`, the app listens on a private loopback port and the fault proxy on host:port
     (proxy.py): every client goes through it, and the URL announced is the proxy's."""
     from granian.constants import Interfaces
@@ -83,6 +104,8 @@ async def serve_async(app: Any, host: str, port: int, on_ready: Callable[[str], 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, server.stop)
+    if parent_fd is not None:
+        _stop_with_parent(loop, parent_fd, server.stop)
     serving = asyncio.create_task(server.serve())
     try:
         await _wait_ready(host, port, serving)
@@ -104,7 +127,7 @@ async def serve_async(app: Any, host: str, port: int, on_ready: Callable[[str], 
     await serving
 
 
-def serve(app: Any, host: str, port: int, on_ready: Callable[[str], None], proxy: ConnectionFaults | None = None
-          ) -> None:
-    """Serve until SIGINT or SIGTERM."""
-    asyncio.run(serve_async(app, host, port, on_ready, proxy))
+def serve(app: Any, host: str, port: int, on_ready: Callable[[str], None], proxy: ConnectionFaults | None = None,
+          parent_fd: int | None = None) -> None:
+    """Serve until SIGINT or SIGTERM (or end-of-file on `parent_fd`)."""
+    asyncio.run(serve_async(app, host, port, on_ready, proxy, parent_fd))
