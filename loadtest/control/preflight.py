@@ -31,6 +31,7 @@ from loadtest.core.errors import ServerContractError
 from loadtest.core.page import HTTP_ERROR, excerpt, parse_reply
 from loadtest.core.panel import Signer
 from loadtest.scenario.file import PanelSettings, Scenario
+from loadtest.transport.tls import client_context
 
 __all__ = ["PreflightError", "preflight", "preflight_transaction_id"]
 
@@ -56,7 +57,11 @@ def preflight(sc: Scenario, url: str, creds: Credentials, transaction_prefix: st
               transport: httpx.BaseTransport | None = None) -> list[str]:
     """Check the target (and the panel); return the lines to print. Raises PreflightError."""
     timeout = min(sc.request_timeout_s, 15.0)
-    with httpx.Client(timeout=timeout, transport=transport, follow_redirects=False) as client:
+    # The run's own TLS settings and extra headers: a preflight that trusts what the run does not
+    # (or lacks the gateway's header) would pass a run that then fails, or fail one that works.
+    verify = client_context(sc.http.tls_ca_file, sc.http.tls_verify)
+    with httpx.Client(timeout=timeout, transport=transport, follow_redirects=False, verify=verify,
+                      headers=dict(sc.http.resolved_headers())) as client:
         lines = [_take(client, sc, url, creds.api_key, preflight_transaction_id(transaction_prefix))]
         if sc.panel is not None and (sc.panel.setup or sc.panel.reconcile):
             lines.append(_diy(client, sc.panel, sc.panel.target or url, creds))
@@ -126,7 +131,7 @@ def _reason(exc: BaseException) -> str:
     for e in seen:
         if isinstance(e, ssl.SSLError):
             return f"TLS failed ({getattr(e, 'reason', None) or e}): is the URL's scheme right (http or https), " \
-                   "and its certificate trusted?"
+                   "and its certificate trusted (scenario.tls_ca_file, tls_verify)?"
     text = " ".join(str(e) for e in seen)
     if isinstance(exc, httpx.ConnectError):
         if "refused" in text.lower() or any(isinstance(e, ConnectionRefusedError) for e in seen):

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 __all__ = [
     "Blame",
+    "CertificateError",
     "ConfigurationError",
     "FlowUsageError",
     "InjectedFault",
@@ -106,6 +107,12 @@ class TransportError(LoadtestError):
     """The request did not get a complete HTTP reply: refused, reset, timed out, cut short."""
 
     blame = Blame.TRANSPORT
+
+
+class CertificateError(TransportError):
+    """The target's certificate did not verify: never retried (it will not verify next time)."""
+
+    blame = Blame.CONFIGURATION
 
 
 class InjectedFault(LoadtestError):

@@ -47,6 +47,7 @@ import orjson
 
 from loadtest.core.errors import (
     Blame,
+    CertificateError,
     ConfigurationError,
     FlowUsageError,
     InjectedFault,
@@ -199,6 +200,8 @@ class RespondentFlow:
         self._enter(Input.LOST)
         if self._state is State.FOLLOWING:
             return self._end_follow(), None
+        if isinstance(error, CertificateError):  # it will not verify next time either
+            return self._failed(error, []), None
         return self._lost(error, 0.0)
 
     def fail(self, error: BaseException, blame: Blame | None = None) -> list[Event]:
@@ -363,6 +366,7 @@ class RespondentFlow:
         headers: list[tuple[str, str]] = [("accept", "application/json")]
         if self.target.api_key is not None:
             headers.append(("api-key", self.target.api_key))
+        headers.extend(self.target.headers)
         if isinstance(move, Take):
             if move.fresh:
                 self._token = None

@@ -47,6 +47,7 @@ class FlowTarget:
     host: str = "127.0.0.1"  # the target's host, for deciding which redirects to follow
     follow_hosts: frozenset[str] = frozenset()  # redirectUrl hosts we may send a request to
     api_key_env: str = "LOADTEST_API_KEY"  # named (never its value) when the target refuses the key
+    headers: tuple[tuple[str, str], ...] = ()  # sent on every respondent-API request (a gateway's own)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,10 @@
 Starts the reference platform when the target is "embedded" (in its own process, on a free
 loopback port, serving the scenario's surveys), runs the engine with a progress display, writes
 summary.json and respondents.jsonl, evaluates thresholds and checks: 0 when all hold, 3 if not.
-The first SIGINT stops starting respondents and lets those in flight finish; the report is still
-written. A second SIGINT cancels the ones in flight (they are counted as `incomplete`).
+SIGINT and SIGTERM are one path (stopping.py): the first stops starting respondents and lets
+those in flight finish, the report is still written; a second cancels the ones in flight (they
+are counted as `incomplete`, and how many were cancelled is said). An interrupted run is marked
+so (`interrupted` in summary.json) and exits 4 (results/interruption.py), never 0.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import asyncio
 import contextlib
 import dataclasses
 import os
-import signal
+import ssl
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,15 +35,18 @@ from loadtest.core.usage import BadInput
 from loadtest.engine.ingest import Ingestion, ingest_token
 from loadtest.engine.progress import show_progress
 from loadtest.engine.run import EngineRun
+from loadtest.engine.stopping import Stopping
 from loadtest.gc_tuning import settle_for_load
 from loadtest.local_defaults import DEFAULT_API_KEY, DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
 from loadtest.platform.embedded import PlatformStartError, check_faults, embedded_platform
 from loadtest.report.render import write_run_files
+from loadtest.results.interruption import EXIT_INTERRUPTED, mark_run
 from loadtest.results.metrics import Metrics
 from loadtest.results.recording import Recorder
 from loadtest.results.run_files import RespondentLog, new_run_dir, run_transaction_prefix
 from loadtest.results.summary import build_summary, print_summary
 from loadtest.scenario.file import Scenario, ScenarioError, load_scenario
+from loadtest.transport.tls import TlsSettingsError, client_context
 
 __all__ = ["RunOptions", "run"]
 
@@ -117,6 +122,12 @@ def _target(sc: Scenario) -> Iterator[str]:
 
 
 def run(opts: RunOptions, out: Any = sys.stdout) -> int:
+    stopping = Stopping()
+    with stopping.installed():  # from before the target starts until the report is written
+        return _run(opts, out, stopping)
+
+
+def _run(opts: RunOptions, out: Any, stopping: Stopping) -> int:
     sc = prepare(opts)
     env_key = os.environ.get(sc.api_key_env)
     if sc.target != "embedded" and not env_key:
@@ -130,7 +141,9 @@ def run(opts: RunOptions, out: Any = sys.stdout) -> int:
     settle_for_load()  # freeze what is loaded, collect young objects in bigger batches (why: gc_tuning.py)
     run_dir = new_run_dir(opts.reports, sc.name, sc.seed)
     log = RespondentLog(run_dir / "respondents.jsonl")
-    secrets = [s for s in (api_key, panel_key, panel_secret) if s]
+    headers = sc.http.resolved_headers()  # an unset header_env variable is bad input, before any load
+    tls = _tls_context(sc, out)
+    secrets = [s for s in (api_key, panel_key, panel_secret, *sc.http.secrets()) if s]
     recorder = Recorder(opts.record, secrets) if opts.record else None
     limiters = Limiters.from_rates(sc.limits)
     ingestion = Ingestion(sc, api_key, data_token, limiters) if sc.ingest else None
@@ -146,14 +159,15 @@ def run(opts: RunOptions, out: Any = sys.stdout) -> int:
                 target_url=url, api_key=api_key,
                 follow_redirects=sc.follow_redirects, request_timeout_s=sc.request_timeout_s,
                 policy=sc.policy, api_key_env=sc.api_key_env, on_request=recorder,
-                limiter=limiters.get("survey"),
+                limiter=limiters.get("survey"), headers=headers, ssl_context=tls,
             )
             panel = None
             if sc.panel is not None:
                 panel = PanelSession(sc.panel, sc.panel.target or url, panel_key, panel_secret,
                                      limiters.get(sc.panel.limit) if sc.panel.limit else None)
             engine.on_result = _fan_out(log, panel)
-            metrics, panel_report, data_check = anyio.run(_drive, engine, sc, panel, url, log, check_data, ingestion)
+            metrics, panel_report, data_check = anyio.run(_drive, engine, sc, panel, url, log, check_data, ingestion,
+                                                          stopping)
     finally:
         log.close()
         if recorder is not None:
@@ -164,9 +178,10 @@ def run(opts: RunOptions, out: Any = sys.stdout) -> int:
                                    **({"platform_faults": engine.platform_faults} if engine.platform_faults else {}),
                                    **({"ingest": ingestion.report()} if ingestion is not None else {})})
     summary["run_dir"] = str(run_dir)
+    mark_run(summary, stopping.report())
     write_run_files(run_dir, summary, metrics.timeline_rows())
     print_summary(summary, out)
-    return 0 if summary["passed"] else 3
+    return EXIT_INTERRUPTED if stopping.interrupted else 0 if summary["passed"] else 3
 
 
 def _preflight(sc: Scenario, url: str, api_key: str, panel_key: str, panel_secret: str) -> None:
@@ -176,6 +191,17 @@ def _preflight(sc: Scenario, url: str, api_key: str, panel_key: str, panel_secre
         raise BadInput(str(exc)) from None
     for line in lines:
         print(line, file=sys.stderr, flush=True)
+
+
+def _tls_context(sc: Scenario, out: Any) -> ssl.SSLContext:
+    try:
+        ctx = client_context(sc.http.tls_ca_file, sc.http.tls_verify)
+    except TlsSettingsError as exc:
+        raise BadInput(f"{sc.path}: scenario.tls_ca_file: {exc}") from None
+    if not sc.http.tls_verify:
+        print(f"loadtest run: warning: tls_verify = false: any certificate {sc.target} shows is accepted",
+              file=sys.stderr)
+    return ctx
 
 
 def _panel_credentials(sc: Scenario) -> tuple[str, str]:
@@ -199,22 +225,35 @@ def _fan_out(log: RespondentLog, panel: PanelSession | None) -> Callable[[Respon
 
 
 async def _drive(engine: EngineRun, sc: Scenario, panel: PanelSession | None, url: str, log: RespondentLog,
-                 check_data: bool, ingestion: Ingestion | None = None
+                 check_data: bool, ingestion: Ingestion | None = None, stopping: Stopping | None = None
                  ) -> tuple[Metrics, dict[str, Any] | None, dict[str, Any] | None]:
-    engine.stop = anyio.Event()
-    loop = asyncio.get_running_loop()
-    interrupts = 0
+    stopping = stopping or Stopping()
+    stop = engine.stop = anyio.Event()
+    scopes = [anyio.CancelScope(), anyio.CancelScope()]  # the load, then the checks: a second signal cancels both
 
-    def on_sigint() -> None:
-        nonlocal interrupts
-        interrupts += 1
-        engine.stop.set()  # type: ignore[union-attr]
-        if interrupts == 1:
-            print("\nstopping: no new respondents; waiting for those in flight (Ctrl-C again to cancel them)",
-                  file=sys.stderr, flush=True)
-        else:
-            scope.cancel()
+    def on_signal(count: int) -> None:
+        name = stopping.signals[count - 1]
+        stop.set()
+        if count == 1:
+            stopping.say(f"{name}: stopping: no new respondents; waiting for the {engine.started - engine.finished} "
+                         "in flight (Ctrl-C again to cancel them); the report is still written")
+        elif stopping.cancelled_in_flight is None:
+            stopping.cancelled_in_flight = engine.started - engine.finished
+            stopping.say(f"{name}: cancelling the {stopping.cancelled_in_flight} respondents in flight; "
+                         "skipping the checks; writing the report")
+            for scope in scopes:
+                scope.cancel()
 
+    stopping.attach(asyncio.get_running_loop(), on_signal)
+    try:
+        return await _stages(engine, sc, panel, url, log, check_data, ingestion, *scopes)
+    finally:
+        stopping.detach()
+
+
+async def _stages(engine: EngineRun, sc: Scenario, panel: PanelSession | None, url: str, log: RespondentLog,
+                  check_data: bool, ingestion: Ingestion | None, load: anyio.CancelScope, checks: anyio.CancelScope
+                  ) -> tuple[Metrics, dict[str, Any] | None, dict[str, Any] | None]:
     total = sc.load.respondents if sc.load.kind == "closed" else int(sc.load.arrival_rate * sc.load.duration_s)
     report: dict[str, Any] | None = None
     async with contextlib.AsyncExitStack() as stack:
@@ -222,35 +261,34 @@ async def _drive(engine: EngineRun, sc: Scenario, panel: PanelSession | None, ur
             await stack.enter_async_context(panel)
             used = [sc.survey_id, *sorted({p.survey_id for p in sc.personas if p.survey_id != sc.survey_id})]
             await panel.set_up(f"{sc.name} (seed {sc.seed})", url, used)
-        with anyio.CancelScope() as scope:
-            loop.add_signal_handler(signal.SIGINT, on_sigint)
-            try:
-                if ingestion is not None:  # after the panel's quotas exist, before any live respondent
-                    await ingestion.run(url, engine.metrics, stop=engine.stop)
-                async with anyio.create_task_group() as tg:
-                    progress = anyio.CancelScope()
+        with load:
+            if ingestion is not None:  # after the panel's quotas exist, before any live respondent
+                await ingestion.run(url, engine.metrics, stop=engine.stop)
+            async with anyio.create_task_group() as tg:
+                progress = anyio.CancelScope()
 
-                    async def show() -> None:
-                        with progress:
-                            await show_progress(engine.progress, total, sc.load.duration_s)
+                async def show() -> None:
+                    with progress:
+                        await show_progress(engine.progress, total, sc.load.duration_s)
 
-                    tg.start_soon(show)
-                    if panel is not None:
-                        tg.start_soon(panel.send_all)
-                    await engine.run()
-                    if panel is not None:
-                        panel.finish_sending()  # the senders drain the queue, then end
-                    progress.cancel()
-            finally:
-                loop.remove_signal_handler(signal.SIGINT)
-        if panel is not None:
-            log.flush()
-            reconciliation = await panel.reconcile(log.path)
-            report = {"callbacks": panel.summary(), "reconciliation": reconciliation}
-    data_check = None
-    if check_data:
-        log.flush()
-        data_check = await read_back(sc, url, log.path)
-    if sc.faults:  # the platform's own count of what it injected (resets carry no tag)
-        engine.platform_faults = await fault_journal(url)
+                tg.start_soon(show)
+                if panel is not None:
+                    tg.start_soon(panel.send_all)
+                await engine.run()
+                if panel is not None:
+                    panel.finish_sending()  # the senders drain the queue, then end
+                progress.cancel()
+        data_check = None
+        with checks:  # a second signal skips them: the report now, with what there is
+            if panel is not None:
+                log.flush()
+                reconciliation = await panel.reconcile(log.path)
+                report = {"callbacks": panel.summary(), "reconciliation": reconciliation}
+            if check_data:
+                log.flush()
+                data_check = await read_back(sc, url, log.path)
+            if sc.faults:  # the platform's own count of what it injected (resets carry no tag)
+                engine.platform_faults = await fault_journal(url)
+        if checks.cancel_called:
+            return engine.metrics, None, None
     return engine.metrics, report, data_check

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +66,8 @@ class EngineRun:
     policy: FlowPolicy = field(default_factory=FlowPolicy)
     api_key_env: str = "LOADTEST_API_KEY"
     transport: Transport | None = None  # default: the HTTP client for target_url (closed after the run)
+    headers: tuple[tuple[str, str], ...] = ()  # the scenario's extra headers, on every respondent request
+    ssl_context: ssl.SSLContext | None = None  # one for every connection (default: the system's CAs)
     on_result: ResultSink | None = None
     on_request: RequestObserver | None = None
     metrics: Metrics = field(default_factory=Metrics)
@@ -81,8 +84,8 @@ class EngineRun:
         follow = frozenset(host if h == "target" else h for h in self.follow_redirects)
         self._target = (host, follow)
         own = self.transport is None
-        self._transport: Transport = self.transport or HttpTransport(self.target_url,
-                                                                      timeout_s=self.request_timeout_s)
+        self._transport: Transport = self.transport or HttpTransport(
+            self.target_url, timeout_s=self.request_timeout_s, ssl_context=self.ssl_context)
         loop = asyncio.get_running_loop()
         self._t0 = loop.time()
         self._paused_until = 0.0  # loop time before which no respondent sends (the target's 429s)
@@ -174,8 +177,8 @@ class EngineRun:
         loop = asyncio.get_running_loop()
         entry, persona = self.population.respondent(index)
         host, follow = self._target
-        flow = RespondentFlow(persona, FlowTarget(entry.survey_id, self.api_key, host, follow, self.api_key_env),
-                              entry.name, self.policy)
+        target = FlowTarget(entry.survey_id, self.api_key, host, follow, self.api_key_env, self.headers)
+        flow = RespondentFlow(persona, target, entry.name, self.policy)
         self.started += 1
         began = loop.time()
         think_total = 0.0

@@ -25,6 +25,7 @@ import gevent
 from locust import events
 from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
+from loadtest.core.usage import BadInput
 from loadtest.gc_tuning import settle_for_load
 from loadtest.local_defaults import DEFAULT_API_KEY, DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
 from loadtest.locust_driver.cluster import MSG_FINAL, MSG_FINISH, MSG_SHARES, shares
@@ -35,6 +36,7 @@ from loadtest.locust_driver.web_tabs import install_tabs
 from loadtest.results.summary import print_errors
 from loadtest.scenario.file import Scenario, ScenarioError, load_scenario
 from loadtest.scenario.overrides import OverrideError, apply_overrides
+from loadtest.transport.tls import TlsSettingsError, client_context
 
 __all__ = ["RespondentUser"]
 
@@ -73,6 +75,22 @@ def _scenario_for_test(cfg: ProcessConfig, opts: Any) -> Scenario:
                            survey_id=opts.survey_id or "")
 
 
+def _http_settings(sc: Any) -> None:
+    """The scenario's extra headers and its one TLS context, for every user of this process.
+    FastHttpUser accepts any certificate unless told otherwise; ours verify, like the engine."""
+    try:
+        RespondentUser.headers = sc.http.resolved_headers()
+        ctx = client_context(sc.http.tls_ca_file, sc.http.tls_verify)
+    except (BadInput, TlsSettingsError) as exc:
+        _fail(str(exc))
+    RespondentUser.insecure = False
+    # A staticmethod: as a plain class attribute it would be bound and called with the user.
+    RespondentUser.ssl_context_factory = staticmethod(lambda: ctx)  # type: ignore[assignment]
+    if not sc.http.tls_verify:
+        print("loadtest locust: warning: tls_verify = false: any certificate the target shows is accepted",
+              file=sys.stderr, flush=True)
+
+
 @events.init.add_listener
 def _init(environment: Any, **_: Any) -> None:
     opts = environment.parsed_options
@@ -101,6 +119,7 @@ def _init(environment: Any, **_: Any) -> None:
         drain_s=opts.panel_drain,
     )
     _process["config"] = RespondentUser.config = cfg
+    _http_settings(sc)
     if environment.web_ui is not None:
         install_tabs(environment.web_ui, lambda: run.funnel() if (run := _current()) else [],
                      lambda: run.limit_rows() if (run := _current()) else [])

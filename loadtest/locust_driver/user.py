@@ -8,14 +8,16 @@ every user of this process pauses until its Retry-After has passed."""
 
 from __future__ import annotations
 
+import ssl
 import time
 from typing import Any, ClassVar
 
 import gevent
 from geventhttpclient.header import Headers
 from locust import FastHttpUser, constant, task
+from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopUser
 
-from loadtest.core.errors import TransportError
+from loadtest.core.errors import Blame, CertificateError, TransportError
 from loadtest.core.flow import (
     FAULT_HEADER,
     CheckFailed,
@@ -30,6 +32,8 @@ from loadtest.core.flow import (
 from loadtest.locust_driver.state import ProcessConfig, TestRun
 
 __all__ = ["RespondentUser"]
+
+LOCUST_CONTROL = (StopUser, InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately)
 
 
 def _failure(events: list[Event]) -> str | None:
@@ -59,18 +63,26 @@ def _headers_read(received: Any) -> dict[str, str]:
     return out
 
 
+def _transport_error(error: object) -> TransportError:
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return CertificateError(f"TLS: {error.verify_message or error} (see tls_ca_file, tls_verify)")
+    return TransportError(str(error))
+
+
 class RespondentUser(FastHttpUser):
     wait_time = constant(0)  # think time comes from the personas, per question
     config: ClassVar[ProcessConfig | None] = None  # set by the locustfile at init
     current: ClassVar[TestRun | None] = None  # set by the locustfile when a test starts (not `run`: User.run)
     paused_until: ClassVar[float] = 0.0  # time.monotonic() before which no user sends (the target's 429s)
+    headers: ClassVar[tuple[tuple[str, str], ...]] = ()  # the scenario's extra headers (set at init)
 
     @task
     def respondent(self) -> None:
         cfg, st = self.config, self.current
         assert cfg is not None and st is not None, "the locustfile sets RespondentUser.config and .current"
         entry, persona = st.population.respondent(cfg.next_index())
-        target = FlowTarget(entry.survey_id, cfg.api_key, cfg.host, st.follow, st.scenario.api_key_env)
+        target = FlowTarget(entry.survey_id, cfg.api_key, cfg.host, st.follow, st.scenario.api_key_env,
+                            RespondentUser.headers)
         flow = RespondentFlow(persona, target, entry.name, st.scenario.policy)
         limiter = st.limiters.get("survey")
         st.started_one(entry.name)
@@ -97,7 +109,7 @@ class RespondentUser(FastHttpUser):
                     if not resp.status_code:  # no reply at all
                         st.metrics.request(request.step, elapsed, elapsed, 0, at)
                         resp.failure(f"transport: {resp.error}")
-                        _, request = flow.lost(TransportError(str(resp.error)))  # a safe recovery, or the end
+                        _, request = flow.lost(_transport_error(resp.error))  # a safe recovery, or the end
                         continue
                     headers = _headers_read(resp.headers)
                     st.metrics.request(request.step, elapsed, elapsed, resp.status_code, at,
@@ -116,6 +128,10 @@ class RespondentUser(FastHttpUser):
                         resp.failure(problem)
                     else:
                         resp.success()
+        except Exception as exc:
+            if not isinstance(exc, LOCUST_CONTROL):  # a bug of ours, never a respondent quietly "incomplete"
+                flow.fail(exc, Blame.SCRIPT)
+            raise
         finally:  # also when Locust stops this user mid-respondent: it is counted, never lost
             flow.cut_off()  # a no-op unless Locust stopped it mid-walk
             st.finished(flow.result, {"start_s": round(began - st.t0, 4),

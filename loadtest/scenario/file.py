@@ -24,6 +24,7 @@ from loadtest.core.persona import Persona
 from loadtest.core.population import PersonaEntry
 from loadtest.core.toml_reader import MISSING, TomlError, TomlReader
 from loadtest.scenario import tables
+from loadtest.scenario.http_settings import HTTP_KEYS, HttpSettings, parse_http_settings
 from loadtest.scenario.ingest import IngestStep, parse_ingest
 from loadtest.scenario.persona_loader import PersonaScriptError, load_persona
 from loadtest.scenario.tables import DataCheckSettings, PanelSettings, Regression, Thresholds
@@ -73,6 +74,7 @@ class Scenario:
     thresholds: Thresholds
     max_requests_per_respondent: int = 200
     policy: FlowPolicy = field(default_factory=FlowPolicy)  # what a respondent puts up with (both drivers)
+    http: HttpSettings = field(default_factory=HttpSettings)  # extra headers and TLS for the target
     limits: dict[str, float] = field(default_factory=dict)  # name -> requests per second
     panel: PanelSettings | None = None
     regression: Regression = field(default_factory=Regression)
@@ -96,7 +98,7 @@ _TOP = ("scenario", "load", "limits", "panel", "answers", "personas", "threshold
         "faults", "ingest")
 _HEAD = ("name", "seed", "target", "surveys", "survey_id", "api_key_env", "follow_redirects", "request_timeout_s",
          "think_scale", "personas_dir", "max_requests_per_respondent", "transaction_prefix",
-         "rate_limit_wait_s", "check_extensions")
+         "rate_limit_wait_s", "check_extensions", *HTTP_KEYS)
 _CLOSED = ("model", "concurrency", "respondents", "duration_s")
 _OPEN = ("model", "arrival_rate", "duration_s", "max_in_flight")
 
@@ -183,6 +185,7 @@ def _scenario(path: Path, top: TomlReader) -> Scenario:
         thresholds=tables.thresholds(top.table("thresholds")),
         max_requests_per_respondent=(cap := head.int("max_requests_per_respondent", 200, minimum=1)),
         policy=_policy(head, cap),
+        http=parse_http_settings(head, base),
         limits=(limits := tables.limits(top.table("limits"))),
         panel=tables.panel(top, limits) if "panel" in top.data else None,
         regression=tables.regression(top.table("regression")),

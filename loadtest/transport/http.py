@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from loadtest.core.errors import TransportError
+from loadtest.core.errors import CertificateError, TransportError
 from loadtest.core.flow_values import Reply, Request
 
 __all__ = ["Connection", "HttpTransport"]
@@ -121,7 +121,7 @@ class HttpTransport:
         self.base_path = parts.path.rstrip("/")
         self.timeout_s = timeout_s
         self.max_connections = max_connections
-        self._ssl = ssl_context
+        self._ssl = ssl_context  # built once, on the first https connection, if not given
         self._pools: dict[Origin, _Pool] = {}
         self.connections_opened = 0
         self._waiting: dict[Connection, float] = {}  # connection -> deadline of the reply it waits for
@@ -193,12 +193,19 @@ class HttpTransport:
     async def _connect(self, origin: Origin, deadline: float) -> Connection:
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
-        ctx = (self._ssl or ssl.create_default_context()) if scheme == "https" else None
+        ctx = None
+        if scheme == "https":
+            if self._ssl is None:
+                self._ssl = ssl.create_default_context()
+            ctx = self._ssl
         try:
             _, conn = await asyncio.wait_for(
                 loop.create_connection(Connection, host, port, ssl=ctx),
                 max(0.001, deadline - loop.time()),
             )
+        except ssl.SSLCertVerificationError as exc:
+            raise CertificateError(f"TLS to {host}:{port}: {exc.verify_message or exc} (see tls_ca_file, "
+                                   "tls_verify)") from None
         except TimeoutError:
             raise TransportError(f"connect to {host}:{port} timed out") from None
         except OSError as exc:

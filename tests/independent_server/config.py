@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections import Counter
@@ -30,6 +31,10 @@ class ServerConfig:
     outside_host: str = "127.0.0.2"  # the counting listener redirects point at
     outside_port: int = 0
     keepalive_timeout_s: float = 60.0
+    # A gateway in front: requests without this header and value answer 403 (None: no gateway).
+    gateway_header: tuple[str, str] | None = None
+    # Serve HTTPS with this context (a certificate the test made); None: plain HTTP.
+    tls: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
     # The rate limiter's clock (seconds, monotonic); tests pass a fake one to move time by hand.
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
 

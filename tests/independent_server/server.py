@@ -116,6 +116,9 @@ class App:
         rest = path[len(API_PREFIX):].split("/") if path.startswith(API_PREFIX) else []
         if len(rest) != 2 or rest[1] not in ENDPOINTS:
             return _json(404, envelope(404, "The resource that you're trying to access doesn't exist", path))
+        gateway = self.config.gateway_header
+        if gateway is not None and req.headers.get(gateway[0].lower()) != gateway[1]:
+            return _json(403, envelope(403, "The gateway refused the request", path))
         key = req.headers.get("api-key")
         if key is None or key != self.config.api_key:
             message = "Missing api-key header" if key is None else "Incorrect API Key"
@@ -216,11 +219,11 @@ async def start(config: ServerConfig, stats: Stats) -> Handle:
     outside_url = f"http://{config.outside_host}:{outside.sockets[0].getsockname()[1]}"
     app = App(config, stats, outside_url, connections)
     try:
-        main = await asyncio.start_server(app.serve, config.host, config.port, limit=MAX_HEAD)
+        main = await asyncio.start_server(app.serve, config.host, config.port, limit=MAX_HEAD, ssl=config.tls)
     except BaseException:
         outside.close()
         raise
-    url = f"http://{config.host}:{main.sockets[0].getsockname()[1]}"
+    url = f"{'https' if config.tls else 'http'}://{config.host}:{main.sockets[0].getsockname()[1]}"
     return Handle(app, url, outside_url, [main, outside])
 
 
