@@ -147,6 +147,7 @@ class RespondentFlow:
         self._pending: Recovery | None = None  # the recovery a resume's reply settles
         self._in_a_row = 0  # lost replies since the last usable one
         self._throttled = 0  # 429s in a row
+        self._take_retried = False  # the first take went again after a loss: it may have landed
         self._step = ""
 
     @property
@@ -192,6 +193,9 @@ class RespondentFlow:
         self._adopt_token(reply, page, events)
         if self._state is State.RESUMING:
             self._settle_resume(page, events)
+        elif self._take_retried and page.status == "already_completed":
+            self._completed_while_lost(page, events)  # the lost take itself ended the respondent
+        self._take_retried = False
         self._record_page(reply, page, events)
         return self._decide(reply, page, events)
 
@@ -255,14 +259,19 @@ class RespondentFlow:
         if same and self._moved_from is not None:  # the lost move never landed: decide the page again
             self.persona.restore(self._moved_from)
         if page.status == "already_completed" and pending.lost == "submit-page":
-            final = page.details.pop("finalStatus", None)
-            if isinstance(final, str) and final in TERMINAL:  # the reference platform says how it ended
-                page.status = final
-            else:
-                events.append(self._extension("finalStatus", "a resumed respondent that had completed was "
-                                              "answered already_completed without finalStatus"))
-                if self._shown_final and self.persona.expected("survey_complete"):
-                    page.status = "survey_complete"  # its lost submit was of the final page
+            self._completed_while_lost(page, events)
+            if page.status == "already_completed" and self._shown_final and self.persona.expected("survey_complete"):
+                page.status = "survey_complete"  # its lost submit was of the final page
+
+    def _completed_while_lost(self, page: PageReply, events: list[Event]) -> None:
+        """A request whose reply was lost ended the respondent; the reference platform says how
+        (finalStatus, its extension). Without it the status stays already_completed."""
+        final = page.details.pop("finalStatus", None)
+        if isinstance(final, str) and final in TERMINAL:
+            page.status = final
+        else:
+            events.append(self._extension("finalStatus", "a respondent whose lost request had ended it was "
+                                          "answered already_completed without finalStatus"))
 
     def _record_page(self, reply: Reply, page: PageReply, events: list[Event]) -> None:
         self.result.statuses.append(page.status if page.status != HTTP_ERROR else f"http_{reply.status}")
@@ -327,6 +336,7 @@ class RespondentFlow:
         self.persona.waited_s += backoff
         if self._token is None:  # no session yet: the take can simply go again
             self.result.recoveries.append(Recovery(lost_step, type(error).__name__, "retried"))
+            self._take_retried = not self.result.statuses  # the entry take (a re-entry expects the answer)
             self._goto(State.WAITING)
             return events, self._again(last, backoff)
         self._pending = Recovery(lost_step, type(error).__name__, "pending")

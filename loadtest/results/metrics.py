@@ -155,6 +155,7 @@ class Metrics:
         self.checks: Counter[str] = Counter()
         self.recoveries: Counter[str] = Counter()  # lost replies recovered from, by how (core/flow.py)
         self.faults: Counter[str] = Counter()  # injected faults respondents met, by kind
+        self.extensions_not_seen: Counter[str] = Counter()  # reference-platform behaviour the target lacks (info)
         self.respondents = 0
         self.unexpected = 0
         self.dropped_arrivals = 0
@@ -207,6 +208,7 @@ class Metrics:
         for recovery in result.recoveries:
             self.recoveries[recovery.how] += 1
         self.faults.update(result.faults)
+        self.extensions_not_seen.update(result.extensions_not_seen)
         if result.error:
             self.errors_by_blame[result.error["blame"]] += 1
         if result.error or result.checks:
@@ -267,6 +269,7 @@ class Metrics:
                                 "unexpected": p["unexpected"]} for name, p in self.personas.items()},
             "errors_by_blame": dict(self.errors_by_blame), "checks": dict(self.checks), "errors": self.errors.export(),
             "recoveries": dict(self.recoveries), "faults": dict(self.faults),
+            "extensions_not_seen": dict(self.extensions_not_seen),
             "respondents": self.respondents, "unexpected": self.unexpected, "dropped_arrivals": self.dropped_arrivals,
         }
 
@@ -307,6 +310,7 @@ class Metrics:
         self.checks.update(data["checks"])
         self.recoveries.update(data.get("recoveries", {}))
         self.faults.update(data.get("faults", {}))
+        self.extensions_not_seen.update(data.get("extensions_not_seen", {}))
         self.respondents += data["respondents"]
         self.unexpected += data["unexpected"]
         self.dropped_arrivals += data["dropped_arrivals"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from loadtest.results.interruption import interruption_text, verdict
 from loadtest.results.metrics import Metrics
 from loadtest.results.thresholds import evaluate
 from loadtest.scenario.file import Scenario
@@ -45,6 +46,8 @@ def build_summary(sc: Scenario, metrics: Metrics, *, target: str, duration_s: fl
         # request had landed), `resubmitted` (it had not: the page was answered again).
         "recoveries": dict(sorted(metrics.recoveries.items())),
         "injected_faults": dict(sorted(metrics.faults.items())),  # met by respondents, by kind
+        # Information, never a failure: what the reference platform does that this target did not.
+        "extensions_not_seen": dict(sorted(metrics.extensions_not_seen.items())),
         "dropped_arrivals": metrics.dropped_arrivals,
         "limits": limits or {},
         "regression": dataclasses.asdict(sc.regression),  # tolerances for `loadtest report --baseline`
@@ -81,8 +84,13 @@ def print_summary(summary: dict[str, Any], out: Any) -> None:
         p(f"  {mark} {t['name']}: {t['value']} (limit {t['limit']})", file=out)
     if summary["checks_failed"]:
         p("failed checks: " + ", ".join(f"{k} {v}" for k, v in summary["checks_failed"].items()), file=out)
+    if summary.get("extensions_not_seen"):
+        p("info: extensions of the reference platform not seen (not failures): "
+          + ", ".join(f"{k} {v}" for k, v in summary["extensions_not_seen"].items()), file=out)
     print_errors(summary, out)
-    p(f"{'PASSED' if summary['passed'] else 'FAILED'} -> {summary['run_dir']}", file=out)
+    if summary.get("interrupted"):
+        p(f"interrupted by {interruption_text(summary)}: the figures cover the run up to the stop", file=out)
+    p(f"{verdict(summary)} -> {summary['run_dir']}", file=out)
 
 
 def print_errors(summary: dict[str, Any], out: Any) -> None:

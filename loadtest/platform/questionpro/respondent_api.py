@@ -94,8 +94,10 @@ class RespondentApi:
         # reports it lost), so nothing is lost: it is opened afresh below.
         if row is None:
             txn = query.get("transaction_id") or None
-            if txn is not None and self.store.finished_by_transaction(survey_id, txn):
-                return status_body("already_completed", self._anonymous_token())
+            if txn is not None and (final := self.store.finished_by_transaction(survey_id, txn)):
+                # finalStatus (an extension, as on a resume) lets a client whose entry take was
+                # answered but lost tell that its own take ended it, e.g. an opt-out link.
+                return status_body("already_completed", self._anonymous_token(), finalStatus=final)
             if query.get("opt_out", "").lower() in ("1", "true", "yes"):
                 row = self._open(survey, now, txn, query, payload)
                 return self._finish(survey, row, "survey_opt_out", None, now, base_url)
