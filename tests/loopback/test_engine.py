@@ -71,8 +71,8 @@ def api(clock: Clock, cs: Survey) -> RespondentApi:
     return RespondentApi({CS_ID: cs, SV_ID: load_survey(STORE_VISIT)}, Store(":memory:"), clock=clock)
 
 
-def walk(r: Resp, pages: list[str], **overrides: dict[str, Any]) -> dict[str, Any]:
-    page = r.take(transaction_id="T-1")
+def walk(r: Resp, pages: list[str], txn: str = "T-1", **overrides: dict[str, Any]) -> dict[str, Any]:
+    page = r.take(transaction_id=txn)
     for pid in pages:
         assert page["status"] == "success", page
         page = r.submit({**CS_PAGES[pid], **overrides.get(pid, {})})
@@ -260,12 +260,12 @@ def test_quota_counted_atomically_at_completion_when_two_race_for_the_last_place
     api = RespondentApi({CS_ID: cs}, Store(":memory:"), clock=clock)
     api.quota_limits[CS_ID]["gender_male"] = 1
     a, b = Resp(api, CS_ID, clock), Resp(api, CS_ID, clock)
-    for r in (a, b):  # both pass the early check while the cell is empty
-        walk(r, ["screener", "experience", "support", "feedback"], screener={"u_10002": "50012"})
+    for r, txn in ((a, "T-1"), (b, "T-2")):  # both pass the early check while the cell is empty
+        walk(r, ["screener", "experience", "support", "feedback"], txn, screener={"u_10002": "50012"})
     assert a.submit(CS_PAGES["followup"])["status"] == "survey_complete"
     assert b.submit(CS_PAGES["followup"]) == {
         "status": "quota_full", "quotaId": "gender_male",
-        "redirectUrl": "https://panel.example.test/overquota?transaction_id=T-1"}
+        "redirectUrl": "https://panel.example.test/overquota?transaction_id=T-2"}
     assert api.store.quota_counts(CS_ID) == {"gender_male": 1}
 
 
