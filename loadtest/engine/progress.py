@@ -18,8 +18,9 @@ def _outcomes(outcomes: dict[str, int]) -> str:
 
 
 async def show_progress(snapshot: Callable[[], dict[str, Any]], total: int | None, duration_s: float,
-                        stream: TextIO = sys.stderr) -> None:
+                        stream: TextIO | None = None) -> None:
     """Runs until cancelled. `total` respondents if known, else the run's duration is the bar."""
+    stream = stream or sys.stderr  # looked up now, not at import: a replaced sys.stderr (tests) is honoured
     if stream.isatty():
         await _rich(snapshot, total, duration_s, stream)
     else:
