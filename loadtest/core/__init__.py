@@ -2,7 +2,9 @@
 
 - page.py: parse respondent-API replies (seeds 000, 001) into frozen Page and Question values.
 - answers.py: build submit-page bodies from formParam rules alone; read echoed answers back.
-- flow.py: RespondentFlow, one respondent's walk as a state machine (its transition table is there).
+- flow.py: RespondentFlow, one respondent's walk as a state machine; flow_machine.py: its states,
+  inputs and TRANSITIONS table; flow_values.py: the requests, replies, events and result it trades.
+- retry.py: how long to wait before sending again (Retry-After in both forms, jittered back-off).
 - persona.py: the Persona API: rules with preconditions, moves, think times, declared parameters.
 - population.py: who respondent number i is (persona, seed, generator), deterministically.
 - rng.py: RespondentRandom, a respondent's small seeded generator; fake.py: Faker text from it.

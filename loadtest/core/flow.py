@@ -4,21 +4,8 @@ Theory of operation. The driver asks the flow for a request, performs it, and fe
 back (`receive`), or says it got none (`lost`: reset, timeout, cut body) or that it must stop
 (`cut_off`: the run ended). The flow answers with events and the next request, None when the
 respondent is done. No sockets, no clocks: waiting (think time, back-off, Retry-After) travels
-on the request as `think_s` for the driver to honour. TRANSITIONS below is the whole machine:
-
-    NEW        start                                  -> WAITING
-    WAITING    reply, persona moves                   -> WAITING    take / submit-page / previous-page
-    WAITING    reply 429 (target's limit)             -> WAITING    the same request, after Retry-After
-    WAITING    reply 502/503/504, or a tagged fault   -> RESUMING   as lost (below)
-    WAITING    reply, terminal, redirect allowed      -> FOLLOWING  GET redirectUrl (allow-listed host)
-    WAITING    reply, terminal / Abandon / failure    -> DONE
-    WAITING    lost, no session yet                   -> WAITING    the take again (nothing to repeat twice)
-    WAITING    lost, a session                        -> RESUMING   a take with the token
-    RESUMING   reply                                  -> as WAITING (the recovery is settled first)
-    RESUMING   reply 429 / 502-504 / lost             -> RESUMING   the resume again
-    RESUMING   lost                                   -> RESUMING   ask again
-    FOLLOWING  reply / lost / fail                    -> DONE       (the outcome stands)
-    any        lost past the limits, fail, cut_off    -> DONE       (typed by blame; cut_off: incomplete)
+on the request as `think_s` for the driver to honour. flow_machine.py holds the whole machine:
+its states, inputs and the TRANSITIONS table every call is checked against.
 
 Recovering from a lost reply. A request that got no complete reply may or may not have been
 processed, so it is never repeated blind: a submit repeated after the platform took it would
@@ -39,11 +26,8 @@ Every request carries the latest `x-survey-token` the server sent (seed 000: ech
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Any
-from urllib.parse import urlencode, urlsplit
-
-import orjson
+from urllib.parse import urlsplit
 
 from loadtest.core.errors import (
     Blame,
@@ -58,6 +42,7 @@ from loadtest.core.errors import (
     ServerContractError,
     TransportError,
 )
+from loadtest.core.flow_machine import TRANSITIONS, Input, State
 from loadtest.core.flow_values import (
     API,
     FAULT_HEADER,
@@ -76,6 +61,7 @@ from loadtest.core.flow_values import (
     RespondentFailed,
     RespondentResult,
     Throttled,
+    move_request,
 )
 from loadtest.core.page import HTTP_ERROR, TERMINAL, PageReply, excerpt, parse_reply
 from loadtest.core.persona import Abandon, Back, FailedCheck, Move, Persona, Submit, Take
@@ -92,36 +78,6 @@ GATEWAY = frozenset({502, 503, 504})  # a gateway's answer: the request may or m
 CONFIGURATION = {401: "the target refused the API key (check ${api_key_env})",
                  403: "the target refused the API key for this survey (check ${api_key_env})",
                  404: "the target has no survey {survey_id} (check survey_id)"}
-
-
-class State(Enum):
-    NEW = "new"
-    WAITING = "waiting"  # a respondent-API request is out
-    RESUMING = "resuming"  # a take with the token is out, after a lost reply
-    FOLLOWING = "following"  # the outcome is reached; the allow-listed redirect is out
-    DONE = "done"
-
-
-class Input(Enum):
-    START = "start"
-    REPLY = "reply"
-    LOST = "lost"
-    FAIL = "fail"
-    CUT_OFF = "cut_off"
-
-
-_ANY_LIVE = (State.NEW, State.WAITING, State.RESUMING, State.FOLLOWING)
-TRANSITIONS: dict[tuple[State, Input], frozenset[State]] = {
-    (State.NEW, Input.START): frozenset({State.WAITING}),
-    (State.WAITING, Input.REPLY): frozenset({State.WAITING, State.RESUMING, State.FOLLOWING, State.DONE}),
-    (State.WAITING, Input.LOST): frozenset({State.WAITING, State.RESUMING, State.DONE}),
-    (State.RESUMING, Input.REPLY): frozenset({State.WAITING, State.RESUMING, State.FOLLOWING, State.DONE}),
-    (State.RESUMING, Input.LOST): frozenset({State.RESUMING, State.DONE}),
-    (State.FOLLOWING, Input.REPLY): frozenset({State.DONE}),
-    (State.FOLLOWING, Input.LOST): frozenset({State.DONE}),
-    **{(s, Input.FAIL): frozenset({State.DONE}) for s in _ANY_LIVE},
-    **{(s, Input.CUT_OFF): frozenset({State.DONE}) for s in _ANY_LIVE},
-}
 
 
 class RespondentFlow:
@@ -372,33 +328,11 @@ class RespondentFlow:
 
     # --- requests ---------------------------------------------------------------------------------
     def _request(self, move: Move) -> Request | None:
-        base = f"{API}/{self.target.survey_id}"
-        headers: list[tuple[str, str]] = [("accept", "application/json")]
-        if self.target.api_key is not None:
-            headers.append(("api-key", self.target.api_key))
-        headers.extend(self.target.headers)
-        if isinstance(move, Take):
-            if move.fresh:
-                self._token = None
-            step, method, url, body = "take", "GET", f"{base}/take", b""
-            if move.query:
-                url += "?" + urlencode(move.query)
-        elif isinstance(move, Submit):
-            # Copied to its own size: orjson returns its bytes in a ~4 KB allocation whatever the
-            # length, and a respondent keeps its last request through its think time
-            # (bench/RESULTS.md: a parked respondent's memory).
-            body = bytes(memoryview(orjson.dumps(move.form)))
-            step, method, url = "submit-page", "POST", f"{base}/submit-page"
-            headers.append(("content-type", "application/json"))
-        elif isinstance(move, Back):
-            step, method, url, body = "previous-page", "GET", f"{base}/previous-page", b""
-        else:  # pragma: no cover - Move is a closed union
-            raise TypeError(move)
-        if self._token:
-            headers.append(("x-survey-token", self._token))
-        self._step = step
-        return self._send(Request(step=step, method=method, url=url, headers=tuple(headers), body=body,
-                                  think_s=move.think_s))
+        if isinstance(move, Take) and move.fresh:
+            self._token = None
+        request = move_request(self.target, self._token, move)
+        self._step = request.step
+        return self._send(request)
 
     def _again(self, last: Request, wait_s: float) -> Request | None:
         return self._send(Request(last.step, last.method, last.url, last.headers, last.body, think_s=wait_s))
@@ -496,3 +430,4 @@ class RespondentFlow:
         for _, f in self._path:
             merged.update(f)
         self.result.answers = merged
+

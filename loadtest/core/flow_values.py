@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
+
+import orjson
 
 from loadtest.core.errors import Blame
-from loadtest.core.persona import FailedCheck
+from loadtest.core.persona import Back, FailedCheck, Move, Submit, Take
 
 __all__ = [
     "API", "FAULT_HEADER", "CheckFailed", "Event", "ExtensionNotSeen", "FlowPolicy", "FlowTarget",
     "OutcomeReached", "PageShown", "Recovery", "RedirectFollowed", "Reply", "ReplyLost", "Request",
-    "RespondentFailed", "RespondentResult", "Throttled",
+    "RespondentFailed", "RespondentResult", "Throttled", "move_request",
 ]
 
 API = "/a/api/v2/surveys"
@@ -161,3 +164,30 @@ class RespondentResult:
     recoveries: list[Recovery] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)  # injected faults this respondent met, by kind
     throttled_s: float = 0.0  # time spent waiting out 429s
+
+
+def move_request(target: FlowTarget, token: str | None, move: Move) -> Request:
+    """The respondent-API request that carries out `move`, echoing the latest token (seed 000)."""
+    base = f"{API}/{target.survey_id}"
+    headers: list[tuple[str, str]] = [("accept", "application/json")]
+    if target.api_key is not None:
+        headers.append(("api-key", target.api_key))
+    headers.extend(target.headers)
+    if isinstance(move, Take):
+        step, method, url, body = "take", "GET", f"{base}/take", b""
+        if move.query:
+            url += "?" + urlencode(move.query)
+    elif isinstance(move, Submit):
+        # Copied to its own size: orjson returns its bytes in a ~4 KB allocation whatever the
+        # length, and a respondent keeps its last request through its think time
+        # (bench/RESULTS.md: a parked respondent's memory).
+        body = bytes(memoryview(orjson.dumps(move.form)))
+        step, method, url = "submit-page", "POST", f"{base}/submit-page"
+        headers.append(("content-type", "application/json"))
+    elif isinstance(move, Back):
+        step, method, url, body = "previous-page", "GET", f"{base}/previous-page", b""
+    else:  # pragma: no cover - Move is a closed union
+        raise TypeError(move)
+    if token:
+        headers.append(("x-survey-token", token))
+    return Request(step=step, method=method, url=url, headers=tuple(headers), body=body, think_s=move.think_s)

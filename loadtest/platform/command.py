@@ -32,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     mock.add_argument("--admin-token-env", default="LOADTEST_ADMIN_TOKEN", metavar="NAME",
                       help="environment variable holding a token /__admin/* then requires as "
                            "'Authorization: Bearer' (unset: admin endpoints are open, for local use)")
-    mock.add_argument("--data-token-env", default="LOADTEST_DATA_TOKEN", metavar="NAME",  # issue 6 part 4
+    mock.add_argument("--data-token-env", default="LOADTEST_DATA_TOKEN", metavar="NAME",
                       help="environment variable holding the bearer token of the respondent data API "
                            "(unset: the local default 'loadtest-local-data-token')")
     mock.add_argument("--body-timeout", type=float, default=10.0, metavar="S",

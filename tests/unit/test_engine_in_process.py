@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import anyio
+import anyio.lowlevel
 
 from loadtest.core.population import Population
 from loadtest.engine.run import EngineRun
@@ -52,7 +53,7 @@ def test_a_stop_cuts_respondents_off_as_incomplete_and_none_is_missing() -> None
                 tg.start_soon(engine.run)
                 with anyio.fail_after(30):
                     while engine.started < 3:  # all three walking (think times keep them there)
-                        await anyio.sleep(0)
+                        await anyio.lowlevel.checkpoint()
                 tg.cancel_scope.cancel()
 
     anyio.run(main)
