@@ -217,15 +217,11 @@ class EngineRun:
             flow.cut_off()  # a no-op unless a stop or the hard deadline cut it short
             result = flow.result
             self.finished += 1
-            self.metrics.respondent(result)
+            timings = {"start_s": round(began - self._t0, 4), "late_s": round(max(0.0, began - intended_start), 4),
+                       "duration_s": round(loop.time() - began, 4), "think_s": round(think_total, 4)}
+            self.metrics.respondent(result, timings)
             if self.on_result is not None:
-                ended = loop.time()
-                self.on_result(result, {
-                    "start_s": round(began - self._t0, 4),
-                    "late_s": round(max(0.0, began - intended_start), 4),
-                    "duration_s": round(ended - began, 4),
-                    "think_s": round(think_total, 4),
-                })
+                self.on_result(result, timings)
 
     def _observe(self, result: RespondentResult, request: Request, reply: Reply | None,
                  error: BaseException | None) -> None:

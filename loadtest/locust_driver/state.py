@@ -114,7 +114,7 @@ class TestRun:
         self.started_total[persona] += 1
 
     def finished(self, result: RespondentResult, timings: dict[str, float]) -> None:
-        self.metrics.respondent(result)
+        self.metrics.respondent(result, timings)
         if self.log is not None:
             self.log.write(result, timings)  # first: a respondent is on disk before anything else happens
         else:

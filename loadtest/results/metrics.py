@@ -28,6 +28,8 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from loadtest.core.flow import RespondentResult
+from loadtest.results.funnel import Funnel
+from loadtest.results.interview import InterviewLengths
 
 __all__ = ["ErrorTally", "Metrics", "StepStats", "bucket_percentile", "new_histogram", "round2"]
 
@@ -159,6 +161,8 @@ class Metrics:
         self.respondents = 0
         self.unexpected = 0
         self.dropped_arrivals = 0
+        self.funnel = Funnel()  # per survey and persona: each page reached, answered, ended at
+        self.interview = InterviewLengths()  # length of interview by persona and outcome
 
     def request(self, step: str, service_s: float, corrected_s: float, http_status: int, at_s: float,
                 injected: bool = False) -> None:
@@ -189,8 +193,11 @@ class Metrics:
             lat = bucket[2]
             lat[key] = lat.get(key, 0) + 1
 
-    def respondent(self, result: RespondentResult) -> None:
+    def respondent(self, result: RespondentResult, timings: dict[str, float] | None = None) -> None:
         self.respondents += 1
+        self.funnel.record(result)
+        if timings is not None:  # the driver's duration_s and think_s (respondents.jsonl's timings)
+            self.interview.record(result, timings)
         outcome = result.outcome or "incomplete"
         self.outcomes[outcome] += 1
         self.statuses.update(result.statuses)
@@ -271,6 +278,7 @@ class Metrics:
             "recoveries": dict(self.recoveries), "faults": dict(self.faults),
             "extensions_not_seen": dict(self.extensions_not_seen),
             "respondents": self.respondents, "unexpected": self.unexpected, "dropped_arrivals": self.dropped_arrivals,
+            "funnel": self.funnel.export(), "interview": self.interview.export(),
         }
 
     def absorb(self, data: dict[str, Any], timeline_base: int = 0) -> None:
@@ -314,6 +322,8 @@ class Metrics:
         self.respondents += data["respondents"]
         self.unexpected += data["unexpected"]
         self.dropped_arrivals += data["dropped_arrivals"]
+        self.funnel.absorb(data.get("funnel", {}))
+        self.interview.absorb(data.get("interview", []))
 
     @property
     def total_requests(self) -> int:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from loadtest.results.funnel import funnel_summary
 from loadtest.results.interruption import interruption_text, verdict
+from loadtest.results.interview import interview_summary
 from loadtest.results.metrics import Metrics
 from loadtest.results.thresholds import evaluate
 from loadtest.scenario.file import Scenario
@@ -52,6 +54,10 @@ def build_summary(sc: Scenario, metrics: Metrics, *, target: str, duration_s: fl
         "limits": limits or {},
         "regression": dataclasses.asdict(sc.regression),  # tolerances for `loadtest report --baseline`
         "histograms": metrics.histograms(),
+        # Per survey and persona: respondents that reached, answered and ended at each page.
+        "funnel": funnel_summary(metrics.funnel, sc.surveys),
+        # Length of interview (first take to outcome) beside the think time the personas planned.
+        "interview": interview_summary(metrics.interview, sc.surveys, sc.target == "embedded"),
         **(extra or {}),
     }
     if panel is not None:

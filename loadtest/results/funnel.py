@@ -1,0 +1,185 @@
+"""The survey funnel: per survey and persona, how many respondents reached each page, answered
+it, and ended there (by outcome). Mergeable like Metrics' counters (Locust workers -> master).
+
+A page is known by the question ids it showed ("10001,10002"): that is all a respondent sees of a
+remote target. Against a survey file (the embedded platform) the summary names each page by the
+survey's own page id and puts them in the survey's order; otherwise pages are ordered by where
+respondents first met them (the mean position on their paths), ties by question id.
+
+Per respondent, from RespondentResult.pages (every page shown, repeats included):
+- reached: each distinct page shown, once;
+- answered: a page followed by a page first met later on the path (a forward move: going back
+  goes to a page met earlier, a validation error shows the same page again), or the last page
+  when the platform's own outcome followed it (its submit ended the survey: complete, screened
+  out, quota full); a respondent that abandoned, was cut off or failed left it unanswered;
+- ended there: the last page shown, by outcome; a respondent shown no page at all (quota full
+  or closed on entry, a failed take) ended before the first page.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import pairwise
+from typing import Any
+
+from loadtest.core.flow_values import RespondentResult
+from loadtest.survey.model import Survey
+
+__all__ = ["BEFORE_FIRST_PAGE", "Funnel", "funnel_rows", "funnel_summary"]
+
+MAX_PAGES = 300  # distinct pages kept per survey and persona; the rest are counted as "other"
+OTHER = "other"
+BEFORE_FIRST_PAGE = "(entry)"  # the take: every respondent reached it; those shown a page passed it
+NOT_SUBMITTED = frozenset({"abandoned", "incomplete", "failed", "rate_limited"})
+
+# persona -> [respondents, {outcome: n} of those shown no page, {page key: [reached, answered, position sum,
+# {outcome: n}]}]
+PersonaCells = list[Any]
+
+
+def _new() -> PersonaCells:
+    return [0, Counter(), {}]
+
+
+class Funnel:
+    def __init__(self) -> None:
+        self.surveys: dict[int, dict[str, PersonaCells]] = {}
+
+    def record(self, result: RespondentResult) -> None:
+        outcome = result.outcome or "incomplete"
+        cells = self.surveys.setdefault(result.survey_id, {}).setdefault(result.persona, _new())
+        cells[0] += 1
+        if not result.pages:
+            cells[1][outcome] += 1
+            return
+        keys = [",".join(map(str, qids)) for qids in result.pages]
+        first: dict[str, int] = {}
+        for key in keys:
+            first.setdefault(key, len(first))
+        answered = {a for a, b in pairwise(keys) if first[b] > first[a]}
+        if outcome not in NOT_SUBMITTED:
+            answered.add(keys[-1])
+        pages = cells[2]
+        for key, position in first.items():
+            cell = self._cell(pages, key)
+            cell[0] += 1
+            cell[1] += key in answered
+            cell[2] += position
+        ended = self._cell(pages, keys[-1])[3]
+        ended[outcome] = ended.get(outcome, 0) + 1
+
+    @staticmethod
+    def _cell(pages: dict[str, list[Any]], key: str) -> list[Any]:
+        cell = pages.get(key)
+        if cell is None:
+            if len(pages) >= MAX_PAGES:
+                key = OTHER
+                cell = pages.get(key)
+            if cell is None:
+                cell = pages[key] = [0, 0, 0, {}]
+        return cell
+
+    # --- between processes --------------------------------------------------------------------
+    def export(self) -> dict[str, Any]:
+        return {str(sid): {name: [c[0], dict(c[1]), {k: [v[0], v[1], v[2], dict(v[3])] for k, v in c[2].items()}]
+                           for name, c in personas.items()}
+                for sid, personas in self.surveys.items()}
+
+    def absorb(self, data: dict[str, Any]) -> None:
+        for sid, personas in data.items():
+            mine = self.surveys.setdefault(int(sid), {})
+            for name, (respondents, before, pages) in personas.items():
+                cells = mine.setdefault(name, _new())
+                cells[0] += respondents
+                cells[1].update(before)
+                for key, (reached, answered, positions, ended) in pages.items():
+                    cell = self._cell(cells[2], key)
+                    cell[0] += reached
+                    cell[1] += answered
+                    cell[2] += positions
+                    for outcome, n in ended.items():
+                        cell[3][outcome] = cell[3].get(outcome, 0) + n
+
+
+# --- summary.json ------------------------------------------------------------------------------------
+def _labels(survey: Survey | None) -> dict[int, tuple[int, str]]:
+    """Question id -> (page index, page id) in the survey file, when there is one."""
+    if survey is None:
+        return {}
+    return {q.id: (i, page.id) for i, page in enumerate(survey.pages) for q in page.questions}
+
+
+def _merge(personas: list[PersonaCells]) -> PersonaCells:
+    out = _new()
+    for cells in personas:
+        out[0] += cells[0]
+        out[1].update(cells[1])
+        for key, (reached, answered, positions, ended) in cells[2].items():
+            cell = out[2].setdefault(key, [0, 0, 0, {}])
+            cell[0] += reached
+            cell[1] += answered
+            cell[2] += positions
+            for outcome, n in ended.items():
+                cell[3][outcome] = cell[3].get(outcome, 0) + n
+    return out
+
+
+def _order(cells: PersonaCells, labels: dict[int, tuple[int, str]]) -> list[str]:
+    def key(page: str) -> tuple[float, tuple[int, ...], str]:
+        qids = tuple(int(q) for q in page.split(",") if q.isdecimal())
+        known = [labels[q][0] for q in qids if q in labels]
+        where = float(min(known)) if known else cells[2][page][2] / max(cells[2][page][0], 1)
+        return (where if page != OTHER else float("inf"), qids, page)
+
+    return sorted(cells[2], key=key)
+
+
+def _block(cells: PersonaCells, order: list[str], labels: dict[int, tuple[int, str]]) -> dict[str, Any]:
+    pages = []
+    for key in order:
+        if key not in cells[2]:
+            continue
+        reached, answered, _, ended = cells[2][key]
+        qids = [int(q) for q in key.split(",") if q.isdecimal()]
+        named = next((labels[q][1] for q in qids if q in labels), None)
+        pages.append({"page": named or (f"questions {key}" if key != OTHER else OTHER), "questions": qids,
+                      "reached": reached, "answered": answered, "ended": dict(sorted(ended.items()))})
+    return {"respondents": cells[0], "ended_before_first_page": dict(sorted(cells[1].items())), "pages": pages}
+
+
+def funnel_summary(funnel: Funnel, surveys: tuple[Survey, ...] = ()) -> dict[str, Any]:
+    """summary.json's `funnel`: per survey, all personas together (`all`) and each persona, pages
+    in the survey's order."""
+    by_id = {s.id: s for s in surveys}
+    out: dict[str, Any] = {}
+    for sid, personas in sorted(funnel.surveys.items()):
+        labels = _labels(by_id.get(sid))
+        total = _merge(list(personas.values()))
+        order = _order(total, labels)
+        out[str(sid)] = {"title": by_id[sid].title if sid in by_id else None,
+                         "all": _block(total, order, labels),
+                         "personas": {name: _block(cells, order, labels) for name, cells in sorted(personas.items())}}
+    return out
+
+
+def funnel_rows(summary_funnel: dict[str, Any], personas: bool = True) -> list[dict[str, Any]]:
+    """One flat row per survey, persona ("all" first) and page: the Locust Funnel tab, the report."""
+    rows: list[dict[str, Any]] = []
+    for sid, survey in summary_funnel.items():
+        blocks = [("all", survey["all"])] + (list(survey["personas"].items()) if personas else [])
+        for name, block in blocks:
+            before = block["ended_before_first_page"]
+            rows.append(_row(sid, name, BEFORE_FIRST_PAGE, block["respondents"],
+                             block["respondents"] - sum(before.values()), before))
+            for page in block["pages"]:
+                rows.append(_row(sid, name, page["page"], page["reached"], page["answered"], page["ended"]))
+    return rows
+
+
+def _row(sid: str, persona: str, page: str, reached: int, answered: int, ended: dict[str, int]) -> dict[str, Any]:
+    main = ("survey_complete", "terminated", "quota_full", "abandoned")
+    return {"survey": sid, "persona": persona, "page": page, "reached": reached, "answered": answered,
+            "dropped": reached - answered, "completed": ended.get("survey_complete", 0),
+            "terminated": ended.get("terminated", 0), "quota_full": ended.get("quota_full", 0),
+            "abandoned": ended.get("abandoned", 0),
+            "other": sum(n for k, n in ended.items() if k not in main)}
