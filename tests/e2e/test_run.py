@@ -85,9 +85,11 @@ def test_the_same_seed_gives_the_same_respondents(tmp_path: Path) -> None:
         reports = tmp_path / f"r{n}"
         out = loadtest("run", str(scenario), "--respondents", "40", "--seed", "1234", "--reports", str(reports))
         assert out.returncode in (0, 3), out.stderr
-        # The embedded platform's port is the target's address, not respondent behaviour.
-        runs.append([orjson.loads(re.sub(rb"127\.0\.0\.1:\d+", b"127.0.0.1:PORT", orjson.dumps(
-            {k: v for k, v in line.items() if k != "timings"}))) for line in respondents(reports)])
+        # The embedded platform's port is the target's address, and each run's own id in the
+        # transaction ids keeps runs apart on a stateful target: neither is respondent behaviour.
+        runs.append([orjson.loads(re.sub(rb"lt1234-[0-9a-f]{6}-", b"lt1234-RUN-", re.sub(
+            rb"127\.0\.0\.1:\d+", b"127.0.0.1:PORT", orjson.dumps({k: v for k, v in line.items() if k != "timings"}))))
+            for line in respondents(reports)])
     first, second = (sorted(r, key=lambda line: line["index"]) for r in runs)
     assert first == second
     assert len({line["outcome"] for line in first}) >= 5  # a real mix, not 40 identical failures
