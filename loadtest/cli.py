@@ -1,7 +1,8 @@
 """The `loadtest` command line: argument parsing and dispatch only.
 
 Each subcommand lives with its stage, in `<stage>/command.py`, which adds its own parser and
-handles it. Exit codes: 0 passed, 1 crashed, 2 bad input, 3 a threshold or check failed.
+handles it. Exit codes: 0 passed, 1 crashed, 2 bad input, 3 a threshold or check failed,
+4 interrupted (SIGINT / SIGTERM: the run stopped early, its report marked so).
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import loadtest
 from loadtest.core.usage import BadInput
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_CHECK_FAILED", "EXIT_CRASH", "EXIT_OK", "main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_CHECK_FAILED", "EXIT_CRASH", "EXIT_INTERRUPTED", "EXIT_OK", "main"]
 
 EXIT_OK, EXIT_CRASH, EXIT_BAD_INPUT, EXIT_CHECK_FAILED = 0, 1, 2, 3
+EXIT_INTERRUPTED = 4  # results/interruption.py, where the drivers take it from
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,7 +47,7 @@ EXAMPLES = """examples:
   loadtest personas                                   what each built-in persona does
   loadtest locust x/scenario.toml                     the same scenario in Locust's web UI
 
-exit codes: 0 passed, 1 crashed, 2 bad input, 3 a threshold or check failed
+exit codes: 0 passed, 1 crashed, 2 bad input, 3 a threshold or check failed, 4 interrupted
 """
 
 MOCK_EXAMPLES = """examples:
@@ -72,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     except BadInput as exc:
         print(exc, file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        return EXIT_OK
+    except KeyboardInterrupt:  # a Ctrl-C outside a run's own handling (a run handles its own)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

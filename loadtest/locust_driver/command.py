@@ -14,10 +14,12 @@ The subcommand's parser takes no options of its own (Locust's pass through untou
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -32,6 +34,7 @@ from loadtest.scenario.file import Scenario, ScenarioError, load_scenario
 __all__ = ["LOCUSTFILE", "add_parser", "main", "run_locust"]
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 HELP = ("-h", "--help")
 NO_PREFLIGHT = "--no-preflight"
 EXAMPLES = """examples:
@@ -48,13 +51,33 @@ def _has_host(args: list[str]) -> bool:
     return any(a in ("--host", "-H") or a.startswith("--host=") for a in args)
 
 
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """Between fork and exec in the child: SIGTERM it when this process dies (Linux's parent-death
+    signal), so a `loadtest locust` killed outright takes its Locust down the graceful way."""
+    libc = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+
+    def arm() -> None:
+        if libc is not None:
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # died before the line above: no signal will come
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arm
+
+
 def _run(cmd: list[str]) -> int:
     """Run Locust and pass SIGINT / SIGTERM on to it, so it stops the way it does by itself
-    (summary written, workers told) before the platform under it is stopped."""
-    child = subprocess.Popen(cmd)
+    (summary written, workers told) before the platform under it is stopped.
+
+    Locust runs in its own session, so each signal reaches it once, from here: a terminal's
+    Ctrl-C goes to the terminal's foreground process group, which is this process's and no longer
+    Locust's (when both got it, Locust had it twice and its stop broke: a traceback, exit 254,
+    no summary). A second Ctrl-C is passed on as well: the way to cancel what is in flight."""
+    child = subprocess.Popen(cmd, start_new_session=True, preexec_fn=_die_with_parent(os.getpid()))
 
     def forward(signum: int, _frame: FrameType | None) -> None:
-        child.send_signal(signum)
+        if child.poll() is None:
+            child.send_signal(signum)
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

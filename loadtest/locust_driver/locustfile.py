@@ -31,8 +31,10 @@ from loadtest.local_defaults import DEFAULT_API_KEY, DEFAULT_PANEL_API_KEY, DEFA
 from loadtest.locust_driver.cluster import MSG_FINAL, MSG_FINISH, MSG_SHARES, shares
 from loadtest.locust_driver.options import add_options
 from loadtest.locust_driver.state import ProcessConfig, TestRun
+from loadtest.locust_driver.stopping import Stopping
 from loadtest.locust_driver.user import RespondentUser
 from loadtest.locust_driver.web_tabs import install_tabs
+from loadtest.results.interruption import EXIT_INTERRUPTED, verdict
 from loadtest.results.summary import print_errors
 from loadtest.scenario.file import Scenario, ScenarioError, load_scenario
 from loadtest.scenario.overrides import OverrideError, apply_overrides
@@ -119,6 +121,8 @@ def _init(environment: Any, **_: Any) -> None:
         drain_s=opts.panel_drain,
     )
     _process["config"] = RespondentUser.config = cfg
+    _process["stopping"] = stopping = Stopping(environment, _current)
+    stopping.install()  # SIGINT and SIGTERM: one graceful path (stopping.py)
     _http_settings(sc)
     if environment.web_ui is not None:
         install_tabs(environment.web_ui, lambda: run.funnel() if (run := _current()) else [],
@@ -259,6 +263,8 @@ def _test_stop(environment: Any, **_: Any) -> None:
             environment.runner.send_message(MSG_FINAL, run.take_report())
             print(f"loadtest worker {cfg.worker_index}: reported {run.shipped['respondents']} respondents, "
                   f"{run.shipped['requests']} requests", file=sys.stderr, flush=True)
+        if run.interruption is not None:
+            environment.process_exit_code = EXIT_INTERRUPTED
         return
     run.active = False
     extra: dict[str, Any] = {}
@@ -270,10 +276,10 @@ def _test_stop(environment: Any, **_: Any) -> None:
     summary = run.report(own, extra)
     print_errors(summary, sys.stderr)
     print(f"loadtest: {summary['respondents']} respondents, unexpected {summary['unexpected']}, "
-          f"{'PASSED' if summary['passed'] else 'FAILED'} -> {summary['run_dir']}", file=sys.stderr, flush=True)
+          f"{verdict(summary)} -> {summary['run_dir']}", file=sys.stderr, flush=True)
     # Our thresholds decide, not Locust's "any failure is exit 1": a 429 the scenario tolerates
-    # is a failed request in every figure, but not a failed run.
-    environment.process_exit_code = 0 if summary["passed"] else 3
+    # is a failed request in every figure, but not a failed run. A stopped run is neither.
+    environment.process_exit_code = EXIT_INTERRUPTED if summary["interrupted"] else 0 if summary["passed"] else 3
 
 
 def _locust_figures(entry: Any) -> dict[str, Any]:
@@ -298,7 +304,7 @@ def _collect_finals(environment: Any, run: TestRun) -> dict[str, Any]:
     for worker in waiting():
         runner.send_message(MSG_FINISH, None, client_id=worker)
     with gevent.Timeout(run.cfg.drain_s + FINAL_GRACE_S, False):
-        while waiting():
+        while waiting() and not run.cancelled.is_set():  # a second signal stops the wait
             gevent.sleep(0.05)
     lost = sorted(expected - run.finals)
     if lost:

@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 import gevent
+import gevent.event
 import gevent.queue
 
 from loadtest.control.panel_session import PanelSession
@@ -56,10 +57,12 @@ class LocustPanel:
             if delivery is not None:
                 self.by_persona[result.persona][delivery.state] += 1
 
-    def drain(self, drain_s: float) -> None:
-        """Deliver what is queued (bounded by drain_s), then stop the senders."""
+    def drain(self, drain_s: float, cancelled: gevent.event.Event | None = None) -> None:
+        """Deliver what is queued (bounded by drain_s, or until `cancelled` is set), then stop the senders."""
         self._queue.put(None)
-        gevent.joinall(self._senders, timeout=drain_s)
+        done = gevent.spawn(gevent.joinall, self._senders)
+        gevent.wait([done] if cancelled is None else [done, cancelled], timeout=drain_s, count=1)
+        done.kill(block=False)
         gevent.killall(self._senders, block=True)
         self.undelivered += self._in_flight + sum(1 for item in list(self._queue.queue)
                                                   if item is not None and _needs_callback(item))

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
+import gevent.event
 
 from loadtest.control.panel_session import PanelSession
 from loadtest.control.readback import data_check_wanted, read_back
@@ -32,6 +33,7 @@ from loadtest.locust_driver.cluster import callbacks_by_persona, combine_callbac
 from loadtest.locust_driver.gevent_io import GeventLimiter, GeventPanelIO
 from loadtest.locust_driver.panel import LocustPanel
 from loadtest.report.render import write_run_files
+from loadtest.results.interruption import mark_run
 from loadtest.results.metrics import Metrics
 from loadtest.results.run_files import RespondentLog, new_run_dir, respondent_line, run_transaction_prefix
 from loadtest.results.summary import build_summary
@@ -86,6 +88,8 @@ class TestRun:
         self.shipped = {"respondents": 0, "requests": 0}  # worker: what it reported in all
         self.active = True  # until the stop
         self.final_sent = False  # worker: its final report went out
+        self.interruption: dict[str, Any] | None = None  # how a signal stopped this test (stopping.py)
+        self.cancelled = gevent.event.Event()  # a second signal: stop waiting for anything in flight
         self.limiters = {name: GeventLimiter(name, rate) for name, rate in sc.limits.items()}
         if cfg.role != "worker":
             for lim in self.limiters.values():
@@ -147,7 +151,10 @@ class TestRun:
 
     def stop_sending(self) -> None:
         if self.panel is not None and self.cfg.role != "master":
-            self.panel.drain(self.cfg.drain_s)
+            self.panel.drain(self.cfg.drain_s, self.cancelled)
+
+    def cancel(self) -> None:
+        self.cancelled.set()
 
     # --- what people look at --------------------------------------------------------------------------
     def _limit_reports(self) -> list[dict[str, Any]]:
@@ -194,10 +201,12 @@ class TestRun:
         assert self.run_dir is not None and self.log is not None
         self.log.flush()
         panel = None
+        checks = not self.cancelled.is_set()  # after a second signal: the report now, with what there is
         if self.panel is not None:
-            panel = {"callbacks": self.callbacks(), "reconciliation": self.panel.reconcile(self.log.path)}
+            panel = {"callbacks": self.callbacks(),
+                     "reconciliation": self.panel.reconcile(self.log.path) if checks else None}
             self.panel.close()
-        if self.check_data:
+        if self.check_data and checks:
             # The read-back is the engine's async client: an asyncio loop inside this greenlet
             # (gevent's patched selectors let the other greenlets, Locust's own, run meanwhile).
             extra = {**(extra or {}), "data_check": anyio.run(read_back, self.scenario, self.cfg.host, self.log.path)}
@@ -205,6 +214,7 @@ class TestRun:
                                 duration_s=time.monotonic() - self.t0, driver="locust", limits=self.limits(),
                                 panel=panel, extra={"locust_stats": locust_stats, "run_dir": str(self.run_dir),
                                                     "started": sum(self.started_total.values()), **(extra or {})})
+        mark_run(summary, self.interruption)
         write_run_files(self.run_dir, summary, self.metrics.timeline_rows())
         self.log.close()
         return summary

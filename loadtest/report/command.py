@@ -11,6 +11,7 @@ from typing import Any
 from loadtest.core.usage import BadInput
 from loadtest.report.compare import print_comparison
 from loadtest.report.render import ReportInputError, rerender
+from loadtest.results.interruption import verdict
 
 __all__ = ["add_parser", "main", "report_command"]
 
@@ -25,7 +26,7 @@ def report_command(run_dir: Path, baseline: Path | None, out: Any = sys.stdout) 
         summary, comparison = rerender(run_dir, baseline)
     except ReportInputError as exc:
         raise BadInput(str(exc)) from None
-    print(f"{summary.get('scenario')}: {'PASSED' if summary.get('passed') else 'FAILED'} -> {run_dir / 'report.html'}",
+    print(f"{summary.get('scenario')}: {verdict(summary)} -> {run_dir / 'report.html'}",
           file=out)
     if comparison is None:
         return 0

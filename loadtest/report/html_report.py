@@ -14,6 +14,8 @@ import plotly.graph_objects as go
 import plotly.offline
 
 from loadtest.report import charts
+from loadtest.results.interruption import interruption_text
+from loadtest.results.interruption import verdict as verdict_of
 
 __all__ = ["render_html"]
 
@@ -21,7 +23,8 @@ STYLE = """
 body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1200px; padding: 1rem 2rem; color: #222; }
 h1 { margin-bottom: .2rem; } h2 { margin-top: 2rem; border-bottom: 1px solid #ddd; }
 .verdict { display: inline-block; padding: .2rem .8rem; border-radius: 4px; color: #fff; font-weight: bold; }
-.passed { background: #2e7d32; } .failed { background: #c62828; }
+.passed { background: #2e7d32; } .failed { background: #c62828; } .interrupted { background: #ef6c00; }
+p.interrupted { background: none; color: #ef6c00; font-weight: bold; }
 table { border-collapse: collapse; margin: .5rem 0; } td, th { border: 1px solid #ddd; padding: .25rem .6rem; }
 th { background: #f5f5f5; text-align: left; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.bad td { background: #ffebee; } .muted { color: #777; }
@@ -108,7 +111,7 @@ def _errors_table(errors: list[dict[str, Any]], distinct: int) -> str:
 
 def render_html(summary: dict[str, Any], rows: list[dict[str, Any]], comparison: dict[str, Any] | None = None) -> str:
     s = summary
-    verdict = "passed" if s.get("passed") else "failed"
+    verdict = verdict_of(s).lower()
     thresholds = _table(["threshold", "value", "limit", ""],
                         [[t["name"], t["value"], t["limit"], "ok" if t["passed"] else "FAIL"]
                          for t in s.get("thresholds", [])],
@@ -119,6 +122,8 @@ def render_html(summary: dict[str, Any], rows: list[dict[str, Any]], comparison:
                      v["max_ms"], v["corrected"]["p99_ms"]] for k, v in s.get("requests", {}).items()])
     parts = [f"<h1>{html.escape(s.get('scenario', 'run'))} "
              f"<span class=\"verdict {verdict}\">{verdict.upper()}</span></h1>",
+             *([f"<p class=\"interrupted\">Interrupted by {html.escape(interruption_text(s))}: the figures "
+                "cover the run up to the stop.</p>"] if s.get("interrupted") else []),
              f"<p class=\"muted\">{s.get('respondents', 0)} respondents in {s.get('duration_s', 0):.1f} s against "
              f"{html.escape(str(s.get('target')))} &middot; seed {s.get('seed')} &middot; "
              f"driver {s.get('driver', 'engine')} &middot; {html.escape(str(s.get('run_dir', '')))}</p>",

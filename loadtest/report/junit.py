@@ -8,12 +8,17 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from loadtest.results.interruption import interruption_text
+
 __all__ = ["junit_cases", "write_junit"]
 
 
 def junit_cases(summary: dict[str, Any]) -> list[tuple[str, str, str | None]]:
     """(class, name, failure message or None) for each case."""
     cases: list[tuple[str, str, str | None]] = []
+    if "interrupted" in summary:  # a run stopped by a signal is a failure of its own, never a pass
+        cases.append(("run", "completed", f"interrupted by {interruption_text(summary)}"
+                      if summary["interrupted"] else None))
     for t in summary.get("thresholds", []):
         failure = None if t["passed"] else f"{t['name']} = {t['value']} (limit {t['limit']})"
         cases.append(("thresholds", t["name"], failure))
