@@ -173,9 +173,10 @@ def test_a_malformed_chunked_body_is_a_400_envelope(server: MockServer, client: 
 
 
 def _peak_rss_kb(pid: int) -> int:
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
     raise AssertionError("no VmHWM")
 
 
@@ -210,6 +211,7 @@ def test_a_declared_content_length_past_the_limit_is_refused_before_reading(serv
     assert status == 413 and "larger than" in orjson.loads(reply)["message"], reply
 
 
+@pytest.mark.slow  # waits out the platform's body timeout
 @pytest.mark.parametrize("framing", ["content_length", "transfer_encoding"])
 def test_a_body_that_stalls_is_answered_408_and_dropped(server: MockServer, client: httpx.Client, framing: str) -> None:
     headers = {"content_length": "100"} if framing == "content_length" else {"transfer_encoding": "chunked"}
@@ -223,6 +225,7 @@ def test_a_body_that_stalls_is_answered_408_and_dropped(server: MockServer, clie
     assert still_serving(client)
 
 
+@pytest.mark.slow  # waits out the platform's body timeout
 def test_many_stalled_bodies_do_not_starve_a_respondent(server: MockServer, client: httpx.Client) -> None:
     stalled = []
     try:

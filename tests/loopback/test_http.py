@@ -208,6 +208,7 @@ async def _race_one(client: httpx.AsyncClient, index: int) -> str:
     return str(r.json()["response"]["status"])
 
 
+@pytest.mark.slow  # ~5 s: a hundred walks
 def test_100_respondents_racing_for_a_cell_of_10_give_exactly_10_completes(client: httpx.Client,
                                                                            server: MockServer) -> None:
     outcomes: list[str] = []

@@ -25,6 +25,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockServer]:
         yield srv
 
 
+@pytest.mark.slow  # ~25 s of generated requests
 def test_no_generated_request_gets_a_500_and_every_reply_matches_the_schema(server: MockServer) -> None:
     # Found by this: a superscript digit as a survey id (int() refused what isdigit() let in) and
     # a non-ASCII enc (compare_digest refused the str) were 500s.

@@ -25,8 +25,16 @@ async def read_request(reader: asyncio.StreamReader) -> bytes:
 
 
 def run_with_server(handler: Handler, client: Callable[[str], Awaitable[None]]) -> None:
+    async def closing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Every connection is closed on this loop, even a handler cancelled at the end of the run:
+        # a writer left to the garbage collector after the loop is gone is a ResourceWarning.
+        try:
+            await handler(reader, writer)
+        finally:
+            writer.close()
+
     async def main() -> None:
-        server = await asyncio.start_server(handler, "127.0.0.1", 0)
+        server = await asyncio.start_server(closing, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         async with server:
             await client(f"http://127.0.0.1:{port}")

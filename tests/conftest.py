@@ -1,0 +1,31 @@
+"""Markers by folder (pyproject.toml declares them), so `pytest -m "not slow"` is the fast subset.
+
+- tests/e2e: whole runs in subprocesses -> slow;
+- tests/loopback and tests/independent_server: real HTTP on 127.0.0.1 -> loopback (the few of
+  them that take seconds carry an explicit @pytest.mark.slow);
+- any test that drives the browser (the `browser` fixture) -> browser and slow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+LOOPBACK_FOLDERS = {"loopback", "independent_server"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        try:
+            folder = item.path.resolve().relative_to(TESTS).parts[0]
+        except ValueError:  # collected from outside tests/
+            continue
+        if folder == "e2e":
+            item.add_marker(pytest.mark.slow)
+        elif folder in LOOPBACK_FOLDERS:
+            item.add_marker(pytest.mark.loopback)
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
