@@ -33,7 +33,7 @@ from loadtest.locust_driver.options import add_options
 from loadtest.locust_driver.state import ProcessConfig, TestRun
 from loadtest.locust_driver.stopping import Stopping
 from loadtest.locust_driver.user import RespondentUser
-from loadtest.locust_driver.web_tabs import install_tabs
+from loadtest.locust_driver.web_tabs import install_tabs, survey_funnel
 from loadtest.results.interruption import EXIT_INTERRUPTED, verdict
 from loadtest.results.summary import print_errors
 from loadtest.scenario.file import Scenario, ScenarioError, load_scenario
@@ -126,7 +126,8 @@ def _init(environment: Any, **_: Any) -> None:
     _http_settings(sc)
     if environment.web_ui is not None:
         install_tabs(environment.web_ui, lambda: run.funnel() if (run := _current()) else [],
-                     lambda: run.limit_rows() if (run := _current()) else [])
+                     lambda: run.limit_rows() if (run := _current()) else [],
+                     lambda: survey_funnel(run.metrics.funnel, run.scenario.surveys) if (run := _current()) else [])
     if role == "master":
         runner.register_message(MSG_FINAL, _on_final)
     if role == "worker":
