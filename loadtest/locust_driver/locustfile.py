@@ -87,7 +87,7 @@ def _http_settings(sc: Any) -> None:
         _fail(str(exc))
     RespondentUser.insecure = False
     # A staticmethod: as a plain class attribute it would be bound and called with the user.
-    RespondentUser.ssl_context_factory = staticmethod(lambda: ctx)  # type: ignore[assignment]
+    RespondentUser.ssl_context_factory = staticmethod(lambda: ctx)
     if not sc.http.tls_verify:
         print("loadtest locust: warning: tls_verify = false: any certificate the target shows is accepted",
               file=sys.stderr, flush=True)
