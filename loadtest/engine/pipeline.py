@@ -87,6 +87,7 @@ def prepare(opts: RunOptions) -> Scenario:
                            "use --arrival-rate)")
         if opts.concurrency < 1:
             raise BadInput(f"--concurrency: expected a whole number >= 1 (got {opts.concurrency})")
+        _no_stages(sc, "--concurrency")
         load = dataclasses.replace(load, concurrency=opts.concurrency)
     if opts.arrival_rate is not None:
         if load.kind != "open":
@@ -94,7 +95,11 @@ def prepare(opts: RunOptions) -> Scenario:
                            "\"closed\"; use --concurrency)")
         if not opts.arrival_rate > 0:
             raise BadInput(f"--arrival-rate: expected respondents per second > 0 (got {opts.arrival_rate})")
+        _no_stages(sc, "--arrival-rate")
         load = dataclasses.replace(load, arrival_rate=opts.arrival_rate)
+    if load.stages and load.respondents is not None and load.respondents < load.concurrency:
+        raise BadInput(f"--respondents: expected at least the stages' peak of {load.concurrency} in flight "
+                       f"(got {load.respondents}; {sc.path} has [[load.stages]])")
     if opts.target is not None and opts.target != "embedded" and not opts.target.startswith(("http://", "https://")):
         raise BadInput(f"--target: expected an http(s) URL (got {opts.target!r})")
     target = opts.target or sc.target
@@ -104,6 +109,12 @@ def prepare(opts: RunOptions) -> Scenario:
     seed = opts.seed if opts.seed is not None else sc.seed
     return dataclasses.replace(sc, load=load, seed=seed, target=target,
                                transaction_prefix=run_transaction_prefix(seed, sc.transaction_prefix))
+
+
+def _no_stages(sc: Scenario, option: str) -> None:
+    if sc.load.stages:
+        raise BadInput(f"{option}: expected a scenario without [[load.stages]] ({sc.path} has them: each stage's "
+                       "target sets the load; --duration cuts the plan or holds its last target)")
 
 
 @contextlib.contextmanager
@@ -176,7 +187,8 @@ def _run(opts: RunOptions, out: Any, stopping: Stopping) -> int:
                             duration_s=engine.elapsed_s, driver="engine", limits=limiters.summary(), panel=panel_report,
                             extra={**({"data_check": data_check} if data_check is not None else {}),
                                    **({"platform_faults": engine.platform_faults} if engine.platform_faults else {}),
-                                   **({"ingest": ingestion.report()} if ingestion is not None else {})})
+                                   **({"ingest": ingestion.report()} if ingestion is not None else {})},
+                            respondents=log.path)
     summary["run_dir"] = str(run_dir)
     mark_run(summary, stopping.report())
     write_run_files(run_dir, summary, metrics.timeline_rows())
@@ -254,7 +266,7 @@ async def _drive(engine: EngineRun, sc: Scenario, panel: PanelSession | None, ur
 async def _stages(engine: EngineRun, sc: Scenario, panel: PanelSession | None, url: str, log: RespondentLog,
                   check_data: bool, ingestion: Ingestion | None, load: anyio.CancelScope, checks: anyio.CancelScope
                   ) -> tuple[Metrics, dict[str, Any] | None, dict[str, Any] | None]:
-    total = sc.load.respondents if sc.load.kind == "closed" else int(sc.load.arrival_rate * sc.load.duration_s)
+    total = sc.load.planned_respondents()
     report: dict[str, Any] | None = None
     async with contextlib.AsyncExitStack() as stack:
         if panel is not None:

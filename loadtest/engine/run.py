@@ -1,11 +1,13 @@
 """The anyio engine: drives respondents through their flows under a load model.
 
-Load models:
-- closed: `concurrency` workers, each walking one respondent after another, until `respondents`
-  have started or `duration_s` has passed.
-- open: respondents arrive at `arrival_rate` per second for `duration_s`, whatever the target's
-  speed; an arrival that finds `max_in_flight` respondents already walking is dropped and counted.
-  Latency is also measured from each request's intended start (coordinated omission).
+Load models, each following the scenario's plan (core/stages.py; a flat form is one stage):
+- closed: workers, each walking one respondent after another, until `respondents` have started
+  or the plan has ended. Worker j walks while the plan's in-flight target is at least j + 0.5; on
+  a ramp down it finishes its respondent first, then sleeps until the plan wants it again.
+- open: respondents arrive on the plan's schedule (uniform, or seeded poisson, following the
+  rate as it ramps), whatever the target's speed; an arrival that finds `max_in_flight`
+  respondents already walking is dropped and counted. Latency is also measured from each
+  request's intended start (coordinated omission).
 
 Every loop is bounded: by count, by duration, by a hard deadline after it, and per respondent by
 the flow's request cap (FlowPolicy). A respondent cut off by the hard deadline or a stop ends with
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +46,7 @@ from loadtest.core.flow import (
     Throttled,
 )
 from loadtest.core.population import Population
+from loadtest.core.stages import EPS, arrival_times, worker_level
 from loadtest.results.metrics import Metrics
 from loadtest.scenario.file import LoadModel
 from loadtest.transport.base import Transport
@@ -89,6 +93,8 @@ class EngineRun:
         loop = asyncio.get_running_loop()
         self._t0 = loop.time()
         self._paused_until = 0.0  # loop time before which no respondent sends (the target's 429s)
+        self._plan = self.load.plan()
+        self.metrics.track_stages(self._plan)
         budget = self.load.duration_s + HARD_DEADLINE_GRACE_S
         try:
             with anyio.move_on_after(budget):
@@ -105,24 +111,36 @@ class EngineRun:
     # --- load models -------------------------------------------------------------------------
     async def _closed(self) -> None:
         indices = itertools.count()
-        deadline = self._t0 + self.load.duration_s
+        plan = self._plan
+        deadline = self._t0 + plan.duration_s
         limit = self.load.respondents
         loop = asyncio.get_running_loop()
-        assert self.stop is not None
+        stop = self.stop
+        assert stop is not None
 
-        async def worker() -> None:
-            while not self.stop.is_set():  # type: ignore[union-attr]
+        async def worker(j: int) -> None:
+            level = worker_level(j)
+            while not stop.is_set():
                 now = loop.time()
                 if now >= deadline:
                     return
+                t = now - self._t0
+                if plan.target_at(t) < level - EPS:  # not wanted now: sleep until the plan wants it
+                    wake = plan.first_time_at_least(level, t)
+                    if wake is None or wake >= plan.duration_s:
+                        return
+                    if wake > t:
+                        with anyio.move_on_after(wake - t):
+                            await stop.wait()
+                        continue
                 i = next(indices)
                 if limit is not None and i >= limit:
                     return
                 await self._respondent(i, now)
 
         async with anyio.create_task_group() as tg:
-            for _ in range(self.load.concurrency):
-                tg.start_soon(worker)
+            for j in range(math.floor(plan.peak + 0.5)):  # the peak's workers (the target rounded)
+                tg.start_soon(worker, j)
 
     async def _open(self) -> None:
         # Respondents are plain asyncio tasks, not anyio task-group children: anyio's per-task
@@ -131,8 +149,6 @@ class EngineRun:
         # respondent that raises stops the run and the error is raised here; a cancellation
         # (stop, hard deadline) reaches every respondent, and none is left running.
         loop = asyncio.get_running_loop()
-        rate = self.load.arrival_rate
-        total = int(rate * self.load.duration_s)
         assert self.stop is not None
         walking: set[asyncio.Task[None]] = set()
         failed: list[BaseException] = []
@@ -147,17 +163,17 @@ class EngineRun:
                 settled.set()
 
         try:
-            for k in range(total):
-                intended = self._t0 + k / rate
+            for arrival in arrival_times(self._plan, self.load.arrivals, self.population.seed):
+                intended = self._t0 + arrival.at_s
                 delay = intended - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 if self.stop.is_set() or failed:
                     break
                 if self.started - self.finished >= self.load.max_in_flight:
-                    self.metrics.dropped_arrivals += 1
+                    self.metrics.dropped(arrival.stage)
                     continue
-                task = loop.create_task(self._respondent(k, intended))
+                task = loop.create_task(self._respondent(arrival.index, intended))
                 walking.add(task)
                 task.add_done_callback(on_done)
             while walking and not failed:

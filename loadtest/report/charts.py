@@ -9,7 +9,8 @@ from typing import Any
 import plotly.graph_objects as go
 from hdrh.histogram import HdrHistogram
 
-__all__ = ["funnel_chart", "latency_histograms", "latency_over_time", "limits_chart", "throughput_over_time"]
+__all__ = ["funnel_chart", "latency_histograms", "latency_over_time", "limits_chart", "load_plan_chart",
+           "throughput_over_time"]
 
 PERCENTILE_DASH = {"p50_ms": "dash", "p95_ms": "solid", "p99_ms": "dot"}
 OUTCOME_COLOURS = {"survey_complete": "#2e7d32", "terminated": "#ef6c00", "quota_full": "#6a1b9a",
@@ -88,3 +89,26 @@ def funnel_chart(personas: dict[str, Any]) -> go.Figure:
     fig = _layout(fig, "Outcomes per persona", "respondents", "", barmode="stack")
     fig.update_layout(height=max(300, 40 * len(names) + 120))
     return fig
+
+
+def load_plan_chart(timeline: dict[str, Any], stages: list[dict[str, Any]]) -> go.Figure:
+    """Planned against achieved per second: arrivals (open model) or respondents in flight
+    (closed), with each stage's start marked, so the stage where the run fell behind shows."""
+    seconds = timeline["second"]
+    fig = go.Figure()
+    if timeline.get("planned") is not None:
+        fig.add_trace(go.Scatter(x=seconds, y=timeline["planned"], name="planned", mode="lines",
+                                 line={"color": "#90a4ae", "width": 3, "shape": "linear"}))
+    fig.add_trace(go.Scatter(x=seconds, y=timeline["achieved"], name="achieved", mode="lines+markers",
+                             line={"color": "#1565c0"}, marker={"size": 4}))
+    if timeline["unit"] == "respondents/s":  # the open model: in flight is a consequence, on its own axis
+        fig.add_trace(go.Scatter(x=seconds, y=timeline["in_flight"], name="in flight", yaxis="y2",
+                                 line={"color": "#ef6c00", "dash": "dot"}))
+        fig.update_layout(yaxis2={"title": "in flight", "overlaying": "y", "side": "right", "showgrid": False})
+    for st in stages[1:]:
+        fig.add_vline(x=st["start_s"], line={"color": "#bdbdbd", "dash": "dash"})
+    for st in stages:
+        fig.add_annotation(x=st["start_s"], y=1.02, yref="paper", text=st["name"], showarrow=False,
+                           xanchor="left", font={"size": 11, "color": "#616161"})
+    what = "arrivals per second" if timeline["unit"] == "respondents/s" else "respondents in flight"
+    return _layout(fig, f"Load plan: planned against achieved {what}", "second of the run", timeline["unit"])

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import plotly.offline
 
 from loadtest.report import charts
+from loadtest.report.stage_section import stage_section
 from loadtest.results.interruption import interruption_text
 from loadtest.results.interruption import verdict as verdict_of
 
@@ -137,6 +138,7 @@ def render_html(summary: dict[str, Any], rows: list[dict[str, Any]], comparison:
                   _figure(charts.throughput_over_time(rows), "throughput")]
     if s.get("histograms"):
         parts.append(_figure(charts.latency_histograms(s["histograms"]), "latency-histograms"))
+    parts.append(stage_section(s, _table, _figure))  # planned vs achieved, and each stage's figures
     if s.get("limits"):
         parts += ["<h2>Limits</h2>", _figure(charts.limits_chart(s["limits"]), "limits")]
     if s.get("personas"):

@@ -28,8 +28,10 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from loadtest.core.flow import RespondentResult
+from loadtest.core.stages import StagePlan
 from loadtest.results.funnel import Funnel
 from loadtest.results.interview import InterviewLengths
+from loadtest.results.stage_figures import StageRecorder
 
 __all__ = ["ErrorTally", "Metrics", "StepStats", "bucket_percentile", "new_histogram", "round2"]
 
@@ -163,6 +165,17 @@ class Metrics:
         self.dropped_arrivals = 0
         self.funnel = Funnel()  # per survey and persona: each page reached, answered, ended at
         self.interview = InterviewLengths()  # length of interview by persona and outcome
+        self.by_stage: StageRecorder | None = None  # per-stage figures, for plans of more than one stage
+
+    def track_stages(self, plan: StagePlan) -> None:
+        """Keep figures per stage of `plan` too (a one-stage plan's are the run's own)."""
+        self.by_stage = StageRecorder(plan) if len(plan.stages) > 1 else None
+
+    def dropped(self, stage: int) -> None:
+        """An arrival dropped (max_in_flight walking), in the plan's stage `stage`."""
+        self.dropped_arrivals += 1
+        if self.by_stage is not None:
+            self.by_stage.dropped[stage] += 1
 
     def request(self, step: str, service_s: float, corrected_s: float, http_status: int, at_s: float,
                 injected: bool = False) -> None:
@@ -177,6 +190,8 @@ class Metrics:
             s.failures += 1
             s.rate_limited += http_status == 429
         s.statuses[http_status] += 1
+        if self.by_stage is not None:
+            self.by_stage.request(step, at_s, service_s, http_status, failed)
         bucket = self.timeline[int(at_s)][step]
         bucket[0] += 1
         bucket[1] += failed
@@ -279,6 +294,7 @@ class Metrics:
             "extensions_not_seen": dict(self.extensions_not_seen),
             "respondents": self.respondents, "unexpected": self.unexpected, "dropped_arrivals": self.dropped_arrivals,
             "funnel": self.funnel.export(), "interview": self.interview.export(),
+            **({"by_stage": self.by_stage.export()} if self.by_stage is not None else {}),
         }
 
     def absorb(self, data: dict[str, Any], timeline_base: int = 0) -> None:
@@ -324,6 +340,8 @@ class Metrics:
         self.dropped_arrivals += data["dropped_arrivals"]
         self.funnel.absorb(data.get("funnel", {}))
         self.interview.absorb(data.get("interview", []))
+        if self.by_stage is not None and "by_stage" in data:
+            self.by_stage.absorb(data["by_stage"])
 
     @property
     def total_requests(self) -> int:

@@ -4,12 +4,14 @@ printed form. Thresholds are evaluated here, so both drivers pass or fail a run 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 from loadtest.results.funnel import funnel_summary
 from loadtest.results.interruption import interruption_text, verdict
 from loadtest.results.interview import interview_summary
 from loadtest.results.metrics import Metrics
+from loadtest.results.stage_figures import stage_lines, stage_report
 from loadtest.results.thresholds import evaluate
 from loadtest.scenario.file import Scenario
 
@@ -20,7 +22,10 @@ ERRORS_KEPT, ERRORS_PRINTED = 50, 10
 
 def build_summary(sc: Scenario, metrics: Metrics, *, target: str, duration_s: float, driver: str,
                   limits: dict[str, Any] | None = None, panel: dict[str, Any] | None = None,
-                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
+                  extra: dict[str, Any] | None = None, respondents: Path | None = None,
+                  planned: bool = True) -> dict[str, Any]:
+    """`respondents` is the run's respondents.jsonl (per-stage starts and in-flight counts come
+    from it); `planned` False when the driver did not follow the scenario's load plan."""
     outcomes = dict(sorted(metrics.outcomes.items()))
     outcomes.setdefault("abandoned", 0)
     summary: dict[str, Any] = {
@@ -60,6 +65,9 @@ def build_summary(sc: Scenario, metrics: Metrics, *, target: str, duration_s: fl
         "interview": interview_summary(metrics.interview, sc.surveys, sc.target == "embedded"),
         **(extra or {}),
     }
+    # Per stage of the load plan: requests, latency, arrivals and in-flight against the plan.
+    summary["stages"], summary["load_timeline"] = stage_report(sc.load, sc.seed, metrics, respondents, duration_s,
+                                                               planned)
     if panel is not None:
         summary["callbacks"] = panel["callbacks"]
         summary["reconciliation"] = panel["reconciliation"]
@@ -84,6 +92,8 @@ def print_summary(summary: dict[str, Any], out: Any) -> None:
         p(f"ingest {step['api']} (survey {step['survey_id']}): {step['created']} of {step['count']} created"
           + (f"; first refused: HTTP {error['status']} {error['message']}" if error else "")
           + (f"; not generated: {step['first_walk_error']}" if step["first_walk_error"] else ""), file=out)
+    for line in stage_lines(summary.get("stages", [])):  # a plan of several stages: each stage's figures
+        p(line, file=out)
     p("outcomes: " + ", ".join(f"{k} {v}" for k, v in summary["outcomes"].items() if v), file=out)
     for t in summary["thresholds"]:
         mark = "ok  " if t["passed"] else "FAIL"

@@ -58,4 +58,20 @@ def evaluate(th: Thresholds, summary: dict[str, Any]) -> list[dict[str, Any]]:
             add(f"outcome_share.{outcome}.min", low, share, share >= low)
         if high is not None:
             add(f"outcome_share.{outcome}.max", high, share, share <= high)
+    stages = {st["name"]: st for st in summary.get("stages", ())}
+    for name, sth in th.stages.items():  # [thresholds.stage.NAME]: the same limits, on one stage's figures
+        st = stages.get(name)
+        if st is None:  # a --duration override cut the plan before this stage: nothing to judge
+            add(f"stage.{name}", "the stage in the run", "not run (the plan was cut before it)", True)
+            continue
+        for key, limits in (("p95_ms", sth.p95_ms), ("p99_ms", sth.p99_ms)):
+            for step, limit in limits.items():
+                value = st.get("requests", {}).get(step, {}).get(key)
+                add(f"stage.{name}.{step}.{key}", limit, value, value is not None and value <= limit)
+        if sth.error_ratio is not None:
+            value = st.get("error_ratio", 0.0)
+            add(f"stage.{name}.error_ratio", sth.error_ratio, value, value <= sth.error_ratio)
+        if sth.dropped_arrivals is not None:
+            value = st.get("arrivals", {}).get("dropped", 0)
+            add(f"stage.{name}.dropped_arrivals", sth.dropped_arrivals, value, value <= sth.dropped_arrivals)
     return out

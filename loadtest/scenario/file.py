@@ -22,10 +22,11 @@ from loadtest.bundled import builtin_personas
 from loadtest.core.flow_values import FlowPolicy
 from loadtest.core.persona import Persona
 from loadtest.core.population import PersonaEntry
-from loadtest.core.toml_reader import MISSING, TomlError, TomlReader
+from loadtest.core.toml_reader import TomlError, TomlReader
 from loadtest.scenario import tables
 from loadtest.scenario.http_settings import HTTP_KEYS, HttpSettings, parse_http_settings
 from loadtest.scenario.ingest import IngestStep, parse_ingest
+from loadtest.scenario.load import LoadModel, parse_load
 from loadtest.scenario.persona_loader import PersonaScriptError, load_persona
 from loadtest.scenario.tables import DataCheckSettings, PanelSettings, Regression, Thresholds
 from loadtest.survey.file import SurveyFileError, load_survey
@@ -45,16 +46,6 @@ __all__ = [
 
 class ScenarioError(TomlError):
     """A scenario that cannot be run; str() is one line: file, key, what was expected."""
-
-
-@dataclass(frozen=True)
-class LoadModel:
-    kind: str  # "closed" | "open"
-    concurrency: int = 10  # closed: respondents in flight at once
-    respondents: int | None = None  # closed: how many in all (None: until duration_s)
-    duration_s: float = 60.0  # closed: cap on starting new respondents; open: the arrival window
-    arrival_rate: float = 0.0  # open: respondents starting per second
-    max_in_flight: int = 10_000  # open: arrivals beyond this are dropped, and counted
 
 
 @dataclass(frozen=True)
@@ -99,8 +90,6 @@ _TOP = ("scenario", "load", "limits", "panel", "answers", "personas", "threshold
 _HEAD = ("name", "seed", "target", "surveys", "survey_id", "api_key_env", "follow_redirects", "request_timeout_s",
          "think_scale", "personas_dir", "max_requests_per_respondent", "transaction_prefix",
          "rate_limit_wait_s", "check_extensions", *HTTP_KEYS)
-_CLOSED = ("model", "concurrency", "respondents", "duration_s")
-_OPEN = ("model", "arrival_rate", "duration_s", "max_in_flight")
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -180,9 +169,9 @@ def _scenario(path: Path, top: TomlReader) -> Scenario:
         api_key_env=head.str("api_key_env", "LOADTEST_API_KEY"),
         follow_redirects=tuple(follow),
         request_timeout_s=timeout,
-        load=_load_model(top.table("load", required=True)),
+        load=(load := parse_load(top.table("load", required=True))),
         personas=(personas := _personas(top, personas_dir, survey_id, ids, pinned, think_scale)),
-        thresholds=tables.thresholds(top.table("thresholds")),
+        thresholds=tables.thresholds(top.table("thresholds"), tuple(st.name for st in load.plan().stages)),
         max_requests_per_respondent=(cap := head.int("max_requests_per_respondent", 200, minimum=1)),
         policy=_policy(head, cap),
         http=parse_http_settings(head, base),
@@ -221,26 +210,6 @@ def _answers(r: TomlReader, key: str) -> dict[str, str]:
             raise raw.fail(qid, "question id = answer id (e.g. 10001 = \"50001\")")
         out[qid] = str(value)
     return out
-
-
-def _load_model(r: TomlReader) -> LoadModel:
-    r.only(dict.fromkeys((*_CLOSED, *_OPEN)))
-    kind = r.str("model", choices=("closed", "open"))
-    r.only(_CLOSED if kind == "closed" else _OPEN, note=f' for model = "{kind}"')
-    if kind == "closed":
-        respondents = r.int("respondents", None, minimum=1)
-        return LoadModel(
-            kind=kind,
-            concurrency=r.int("concurrency", 10, minimum=1),
-            respondents=respondents,
-            duration_s=tables.positive(r, "duration_s", 600.0 if respondents else MISSING),
-        )
-    return LoadModel(
-        kind=kind,
-        arrival_rate=tables.positive(r, "arrival_rate", MISSING),
-        duration_s=tables.positive(r, "duration_s", MISSING),
-        max_in_flight=r.int("max_in_flight", 10_000, minimum=1),
-    )
 
 
 _ENTRY_KEYS = {"script", "weight", "survey", "expects", "answers"}

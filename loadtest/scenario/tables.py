@@ -10,13 +10,25 @@ from typing import Any
 from loadtest.core.toml_reader import MISSING, TomlReader
 from loadtest.scenario.ingest import INGEST_STEP_NAMES
 
-__all__ = ["DataCheckSettings", "PanelSettings", "Regression", "Thresholds", "data_check", "limits", "panel",
-           "positive", "regression", "thresholds"]
+__all__ = ["DataCheckSettings", "PanelSettings", "Regression", "StageThresholds", "Thresholds", "data_check", "limits",
+           "panel", "positive", "regression", "thresholds"]
 
 STEPS = ("take", "submit-page", "previous-page", "redirect", *INGEST_STEP_NAMES.values())
 _PANEL = ("mode", "target", "api_key_env", "secret_env", "algorithm", "encoding", "hashed", "param", "placement",
           "limit", "setup", "survey_id", "quotas", "reconcile")
-_THRESHOLDS = ("error_ratio", "rate_limited", "unexpected", "dropped_arrivals", "p95_ms", "p99_ms", "outcome_share")
+_THRESHOLDS = ("error_ratio", "rate_limited", "unexpected", "dropped_arrivals", "p95_ms", "p99_ms", "outcome_share",
+               "stage")
+_STAGE_THRESHOLDS = ("p95_ms", "p99_ms", "error_ratio", "dropped_arrivals")
+
+
+@dataclass(frozen=True)
+class StageThresholds:
+    """[thresholds.stage.NAME]: the same limits, judged on one stage's requests and arrivals."""
+
+    p95_ms: dict[str, float] = field(default_factory=dict)
+    p99_ms: dict[str, float] = field(default_factory=dict)
+    error_ratio: float | None = None
+    dropped_arrivals: int | None = None
 
 
 @dataclass(frozen=True)
@@ -28,6 +40,7 @@ class Thresholds:
     unexpected: int | None = None  # max respondents with an unexpected outcome or failed check
     dropped_arrivals: int | None = None
     outcome_share: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)  # min, max
+    stages: dict[str, StageThresholds] = field(default_factory=dict)  # by stage name
 
 
 @dataclass(frozen=True)
@@ -102,10 +115,10 @@ def positive(r: TomlReader, key: str, default: Any) -> float:
     return float(value)
 
 
-def thresholds(r: TomlReader) -> Thresholds:
+def thresholds(r: TomlReader, stage_names: tuple[str, ...] = ()) -> Thresholds:
     r.only(_THRESHOLDS)
 
-    def per_step(key: str) -> dict[str, float]:
+    def per_step(key: str, r: TomlReader = r) -> dict[str, float]:
         t = r.table(key)
         out = {}
         for step in t.data:
@@ -134,7 +147,23 @@ def thresholds(r: TomlReader) -> Thresholds:
         unexpected=r.int("unexpected", None, minimum=0),
         dropped_arrivals=r.int("dropped_arrivals", None, minimum=0),
         outcome_share=shares,
+        stages=_stage_thresholds(r.table("stage"), stage_names, per_step),
     )
+
+
+def _stage_thresholds(table: TomlReader, names: tuple[str, ...], per_step: Any) -> dict[str, StageThresholds]:
+    out = {}
+    for name in table.data:
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=1)
+            raise table.fail(name, f"the name of a [[load.stages]] stage ({', '.join(names)})"
+                             + (f" (did you mean {close[0]}?)" if close else ""))
+        t = table.table(name)
+        t.only(_STAGE_THRESHOLDS)
+        ratio = t.number("error_ratio", None)
+        out[name] = StageThresholds(p95_ms=per_step("p95_ms", t), p99_ms=per_step("p99_ms", t),
+                                    error_ratio=ratio, dropped_arrivals=t.int("dropped_arrivals", None, minimum=0))
+    return out
 
 
 def _share(r: TomlReader, key: str) -> float | None:
