@@ -30,6 +30,7 @@ from loadtest.gc_tuning import settle_for_load
 from loadtest.local_defaults import DEFAULT_API_KEY, DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
 from loadtest.locust_driver.cluster import MSG_FINAL, MSG_FINISH, MSG_SHARES, shares
 from loadtest.locust_driver.options import add_options
+from loadtest.locust_driver.shape import ScenarioStages, configure_shape
 from loadtest.locust_driver.state import ProcessConfig, TestRun
 from loadtest.locust_driver.stopping import Stopping
 from loadtest.locust_driver.user import RespondentUser
@@ -40,7 +41,7 @@ from loadtest.scenario.file import Scenario, ScenarioError, load_scenario
 from loadtest.scenario.overrides import OverrideError, apply_overrides
 from loadtest.transport.tls import TlsSettingsError, client_context
 
-__all__ = ["RespondentUser"]
+__all__ = ["RespondentUser", "ScenarioStages"]
 
 log = logging.getLogger("loadtest")
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per panel request drowns Locust's own
@@ -59,6 +60,10 @@ def _scenario_from_argv() -> Scenario | None:
         return load_scenario(known.scenario) if known.scenario else None
     except ScenarioError:
         return None  # reported properly at init
+
+
+# Locust takes a LoadTestShape it finds here: ScenarioStages, when the scenario has [[load.stages]].
+configure_shape(_scenario_from_argv(), lambda: run.walking() if (run := _current()) else 0)
 
 
 @events.init_command_line_parser.add_listener
@@ -111,6 +116,9 @@ def _init(environment: Any, **_: Any) -> None:
         _fail(str(exc))
     if sc is None:
         _fail("locust --worker: --scenario: expected the same scenario file as the master's")
+    if role != "local" and sc.load.stages and sc.load.kind == "open":
+        _fail(f"locust --{role}: {sc.path}: load.stages: expected a closed model for a distributed run (the open "
+              "model's arrival schedule runs in one Locust process, or in loadtest run)")
     panel_key = os.environ.get(sc.panel.api_key_env, "") if sc.panel else ""
     panel_secret = os.environ.get(sc.panel.secret_env, "") if sc.panel else ""
     cfg = ProcessConfig(

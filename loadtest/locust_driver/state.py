@@ -32,6 +32,7 @@ from loadtest.core.population import Population
 from loadtest.locust_driver.cluster import callbacks_by_persona, combine_callbacks, combine_limits
 from loadtest.locust_driver.gevent_io import GeventLimiter, GeventPanelIO
 from loadtest.locust_driver.panel import LocustPanel
+from loadtest.locust_driver.shape_plan import ArrivalSlots
 from loadtest.report.render import write_run_files
 from loadtest.results.interruption import mark_run
 from loadtest.results.metrics import Metrics
@@ -76,7 +77,7 @@ class TestRun:
         target_host = urlsplit(cfg.host).hostname or ""
         self.follow = frozenset(target_host if h == "target" else h for h in sc.follow_redirects)
         self.t0, self.t0_wall = time.monotonic(), time.time()
-        self.metrics = Metrics()
+        self.metrics = self._new_metrics()
         self.started: Counter[str] = Counter()  # per persona; on a worker: since the last report
         self.started_total: Counter[str] = Counter()
         self.lines: list[bytes] = []  # a worker's respondent lines not yet shipped
@@ -90,6 +91,11 @@ class TestRun:
         self.final_sent = False  # worker: its final report went out
         self.interruption: dict[str, Any] | None = None  # how a signal stopped this test (stopping.py)
         self.cancelled = gevent.event.Event()  # a second signal: stop waiting for anything in flight
+        # The open model's stages: idle users claim arrivals from this schedule (shape_plan.py).
+        self.arrivals: ArrivalSlots | None = None
+        if sc.load.stages and sc.load.kind == "open":
+            self.arrivals = ArrivalSlots(sc.load.plan(), sc.load.arrivals, sc.seed, sc.load.max_in_flight,
+                                         self.metrics.dropped)
         self.limiters = {name: GeventLimiter(name, rate) for name, rate in sc.limits.items()}
         if cfg.role != "worker":
             for lim in self.limiters.values():
@@ -112,6 +118,16 @@ class TestRun:
             if cfg.role != "master":
                 self.panel.start_sending()
 
+    def _new_metrics(self) -> Metrics:
+        metrics = Metrics()
+        if self.scenario.load.stages:  # per-stage figures, when Locust follows the plan (shape.py)
+            metrics.track_stages(self.scenario.load.plan())
+        return metrics
+
+    def walking(self) -> int:
+        """Respondents in flight in this process (local runs: a worker ships its figures away)."""
+        return sum(self.started_total.values()) - self.metrics.respondents
+
     # --- users ------------------------------------------------------------------------------------
     def started_one(self, persona: str) -> None:
         self.started[persona] += 1
@@ -129,7 +145,7 @@ class TestRun:
     # --- worker -> master -------------------------------------------------------------------------
     def take_report(self) -> dict[str, Any]:
         """Everything since the last report (samples, respondents) and running totals."""
-        metrics, self.metrics = self.metrics, Metrics()
+        metrics, self.metrics = self.metrics, self._new_metrics()
         lines, self.lines = self.lines, []
         started, self.started = self.started, Counter()
         self.shipped["respondents"] += metrics.respondents
@@ -213,7 +229,8 @@ class TestRun:
         summary = build_summary(self.scenario, self.metrics, target=self.cfg.host,
                                 duration_s=time.monotonic() - self.t0, driver="locust", limits=self.limits(),
                                 panel=panel, extra={"locust_stats": locust_stats, "run_dir": str(self.run_dir),
-                                                    "started": sum(self.started_total.values()), **(extra or {})})
+                                                    "started": sum(self.started_total.values()), **(extra or {})},
+                                respondents=self.log.path, planned=bool(self.scenario.load.stages))
         mark_run(summary, self.interruption)
         write_run_files(self.run_dir, summary, self.metrics.timeline_rows())
         self.log.close()

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import gevent
 from geventhttpclient.header import Headers
-from locust import FastHttpUser, constant, task
+from locust import FastHttpUser, task
 from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopUser
 
 from loadtest.core.errors import Blame, CertificateError, TransportError
@@ -29,11 +29,13 @@ from loadtest.core.flow import (
     RespondentFlow,
     Throttled,
 )
+from loadtest.core.stages import Arrival
 from loadtest.locust_driver.state import ProcessConfig, TestRun
 
 __all__ = ["RespondentUser"]
 
 LOCUST_CONTROL = (StopUser, InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately)
+IDLE_S = 1.0  # open-model stages: how long a user with no arrival to claim waits before asking again
 
 
 def _failure(events: list[Event]) -> str | None:
@@ -70,17 +72,31 @@ def _transport_error(error: object) -> TransportError:
 
 
 class RespondentUser(FastHttpUser):
-    wait_time = constant(0)  # think time comes from the personas, per question
     config: ClassVar[ProcessConfig | None] = None  # set by the locustfile at init
     current: ClassVar[TestRun | None] = None  # set by the locustfile when a test starts (not `run`: User.run)
     paused_until: ClassVar[float] = 0.0  # time.monotonic() before which no user sends (the target's 429s)
     headers: ClassVar[tuple[tuple[str, str], ...]] = ()  # the scenario's extra headers (set at init)
+    _arrival: Arrival | None = None  # open-model stages: the arrival this user claimed and waits for
+
+    def wait_time(self) -> float:
+        """None between respondents (think time comes from the personas, per question), except in
+        the open model's stages: until the arrival this user claims (shape_plan.py). A user
+        waits here, not in its task, so that a stop ends the wait at once."""
+        st = self.current
+        if st is None or st.arrivals is None:
+            return 0.0
+        now = time.monotonic() - st.t0
+        self._arrival = st.arrivals.claim(now, self.environment.runner.user_count if self.environment.runner else 0)
+        return IDLE_S if self._arrival is None else max(0.0, self._arrival.at_s - now)
 
     @task
     def respondent(self) -> None:
         cfg, st = self.config, self.current
         assert cfg is not None and st is not None, "the locustfile sets RespondentUser.config and .current"
-        entry, persona = st.population.respondent(cfg.next_index())
+        arrival, self._arrival = self._arrival, None
+        if st.arrivals is not None and arrival is None:
+            return  # no arrival claimed: the first task, or the schedule is over
+        entry, persona = st.population.respondent(arrival.index if arrival is not None else cfg.next_index())
         target = FlowTarget(entry.survey_id, cfg.api_key, cfg.host, st.follow, st.scenario.api_key_env,
                             RespondentUser.headers)
         flow = RespondentFlow(persona, target, entry.name, st.scenario.policy)
@@ -134,5 +150,6 @@ class RespondentUser(FastHttpUser):
             raise
         finally:  # also when Locust stops this user mid-respondent: it is counted, never lost
             flow.cut_off()  # a no-op unless Locust stopped it mid-walk
-            st.finished(flow.result, {"start_s": round(began - st.t0, 4),
+            late = {"late_s": round(max(0.0, began - st.t0 - arrival.at_s), 4)} if arrival is not None else {}
+            st.finished(flow.result, {"start_s": round(began - st.t0, 4), **late,
                                       "duration_s": round(time.monotonic() - began, 4), "think_s": round(think, 4)})
