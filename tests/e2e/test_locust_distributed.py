@@ -25,7 +25,8 @@ def free_port() -> int:
 
 def locust(*args: str, log: Path) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--scenario", str(SMOKE), *args]
-    return subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=ROOT)
+    with log.open("wb") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
 
 
 def test_a_master_with_two_workers_adds_up_exactly_what_each_worker_reported(tmp_path: Path) -> None:

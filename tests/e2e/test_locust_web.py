@@ -63,9 +63,11 @@ def start_with_mix(driver: webdriver.Chrome, mix: str) -> str:
 def test_the_respondents_tab_is_live_and_ends_equal_to_the_summary(tmp_path: Path, browser: webdriver.Chrome) -> None:
     port, reports = free_port(), tmp_path / "reports"
     ui = f"http://127.0.0.1:{port}/"
-    run = subprocess.Popen([sys.executable, "-m", "loadtest.cli", "locust", str(SMOKE), "--web-host", "127.0.0.1",
-                            "--web-port", str(port), "-u", "12", "-r", "12", "-t", "10s", "--reports", str(reports)],
-                           cwd=ROOT, stdout=(tmp_path / "out.log").open("wb"), stderr=subprocess.STDOUT)
+    with (tmp_path / "out.log").open("wb") as log:  # the child keeps its own copy of the descriptor
+        run = subprocess.Popen([sys.executable, "-m", "loadtest.cli", "locust", str(SMOKE),
+                                "--web-host", "127.0.0.1", "--web-port", str(port),
+                                "-u", "12", "-r", "12", "-t", "10s", "--reports", str(reports)],
+                               cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         def up() -> bool:
             assert run.poll() is None, (tmp_path / "out.log").read_text()[-3000:]
