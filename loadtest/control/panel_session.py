@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from loadtest.checks.reconcile import reconcile
 from loadtest.control.diy_client import DiyClient, DiyError
 from loadtest.control.limiter import Limiter
@@ -22,6 +20,7 @@ from loadtest.control.panel_client import PanelClient
 from loadtest.control.panel_http import PanelHttp, PanelIO
 from loadtest.core.flow import RespondentResult
 from loadtest.core.panel import Signer
+from loadtest.results.run_files import read_respondents
 from loadtest.scenario.file import PanelSettings
 
 __all__ = ["PanelSession"]
@@ -121,7 +120,7 @@ class PanelSession:
                     await self.http.io.sleep(0.2 * 2 ** attempt)
             else:
                 return {"passed": False, "error": error, "mismatches": [], "problems": {"unlisted": 1}}
-        lines = [orjson.loads(line) for line in respondents_file.read_bytes().splitlines() if line.strip()]
+        lines, _ = read_respondents(respondents_file)  # a torn last line (a killed run) is skipped
         return reconcile(lines, transactions)
 
     def summary(self) -> dict[str, Any]:

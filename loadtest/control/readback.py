@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import orjson
 
 from loadtest.checks.data_check import check_data
 from loadtest.control.data_client import DataApiError, fetch_records
 from loadtest.core.usage import BadInput
 from loadtest.local_defaults import DEFAULT_DATA_TOKEN
+from loadtest.results.run_files import read_respondents
 from loadtest.scenario.file import Scenario
 
 __all__ = ["data_check_wanted", "data_token", "read_back"]
@@ -49,7 +49,7 @@ def data_check_wanted(sc: Scenario) -> bool:
 
 async def read_back(sc: Scenario, survey_target: str, respondents_file: Path) -> dict[str, Any]:
     token = data_token(sc, "the read-back")
-    lines = [orjson.loads(line) for line in respondents_file.read_bytes().splitlines() if line.strip()]
+    lines, _ = read_respondents(respondents_file)  # a torn last line (a killed run) is skipped
     surveys = sorted({int(line["survey_id"]) for line in lines})
     error = ""
     for attempt in range(READ_ATTEMPTS):  # reading changes nothing, so a broken read is simply read again

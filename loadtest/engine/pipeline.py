@@ -32,6 +32,7 @@ from loadtest.core.fake import warm_up
 from loadtest.core.flow import RespondentResult
 from loadtest.core.population import Population
 from loadtest.core.usage import BadInput
+from loadtest.engine.checkpoints import EngineCheckpoints
 from loadtest.engine.ingest import Ingestion, ingest_token
 from loadtest.engine.progress import show_progress
 from loadtest.engine.run import EngineRun
@@ -177,8 +178,11 @@ def _run(opts: RunOptions, out: Any, stopping: Stopping) -> int:
                 panel = PanelSession(sc.panel, sc.panel.target or url, panel_key, panel_secret,
                                      limiters.get(sc.panel.limit) if sc.panel.limit else None)
             engine.on_result = _fan_out(log, panel)
+            checkpoints = EngineCheckpoints(run_dir, sc, "embedded" if sc.target == "embedded" else sc.target,
+                                            lambda: {"limits": limiters.summary(),
+                                                     **({"callbacks": panel.summary()} if panel else {})})
             metrics, panel_report, data_check = anyio.run(_drive, engine, sc, panel, url, log, check_data, ingestion,
-                                                          stopping)
+                                                          stopping, checkpoints)
     finally:
         log.close()
         if recorder is not None:
@@ -192,6 +196,7 @@ def _run(opts: RunOptions, out: Any, stopping: Stopping) -> int:
     summary["run_dir"] = str(run_dir)
     mark_run(summary, stopping.report())
     write_run_files(run_dir, summary, metrics.timeline_rows())
+    checkpoints.close()  # summary.json is written: the checkpoint has done its work
     print_summary(summary, out)
     return EXIT_INTERRUPTED if stopping.interrupted else 0 if summary["passed"] else 3
 
@@ -237,7 +242,8 @@ def _fan_out(log: RespondentLog, panel: PanelSession | None) -> Callable[[Respon
 
 
 async def _drive(engine: EngineRun, sc: Scenario, panel: PanelSession | None, url: str, log: RespondentLog,
-                 check_data: bool, ingestion: Ingestion | None = None, stopping: Stopping | None = None
+                 check_data: bool, ingestion: Ingestion | None = None, stopping: Stopping | None = None,
+                 checkpoints: EngineCheckpoints | None = None
                  ) -> tuple[Metrics, dict[str, Any] | None, dict[str, Any] | None]:
     stopping = stopping or Stopping()
     stop = engine.stop = anyio.Event()
@@ -258,13 +264,14 @@ async def _drive(engine: EngineRun, sc: Scenario, panel: PanelSession | None, ur
 
     stopping.attach(asyncio.get_running_loop(), on_signal)
     try:
-        return await _stages(engine, sc, panel, url, log, check_data, ingestion, *scopes)
+        return await _stages(engine, sc, panel, url, log, check_data, ingestion, scopes[0], scopes[1], checkpoints)
     finally:
         stopping.detach()
 
 
 async def _stages(engine: EngineRun, sc: Scenario, panel: PanelSession | None, url: str, log: RespondentLog,
-                  check_data: bool, ingestion: Ingestion | None, load: anyio.CancelScope, checks: anyio.CancelScope
+                  check_data: bool, ingestion: Ingestion | None, load: anyio.CancelScope, checks: anyio.CancelScope,
+                  checkpoints: EngineCheckpoints | None = None
                   ) -> tuple[Metrics, dict[str, Any] | None, dict[str, Any] | None]:
     total = sc.load.planned_respondents()
     report: dict[str, Any] | None = None
@@ -277,19 +284,28 @@ async def _stages(engine: EngineRun, sc: Scenario, panel: PanelSession | None, u
             if ingestion is not None:  # after the panel's quotas exist, before any live respondent
                 await ingestion.run(url, engine.metrics, stop=engine.stop)
             async with anyio.create_task_group() as tg:
-                progress = anyio.CancelScope()
+                progress, ticking = anyio.CancelScope(), anyio.CancelScope()
 
                 async def show() -> None:
                     with progress:
                         await show_progress(engine.progress, total, sc.load.duration_s)
 
+                async def checkpoint(every: EngineCheckpoints) -> None:
+                    with ticking:
+                        await every.every(engine)
+
                 tg.start_soon(show)
+                if checkpoints is not None:  # the figures so far, for a run killed outright
+                    tg.start_soon(checkpoint, checkpoints)
                 if panel is not None:
                     tg.start_soon(panel.send_all)
                 await engine.run()
                 if panel is not None:
                     panel.finish_sending()  # the senders drain the queue, then end
                 progress.cancel()
+                ticking.cancel()
+            if checkpoints is not None:
+                await checkpoints.now(engine)  # the whole load, should the checks never end
         data_check = None
         with checks:  # a second signal skips them: the report now, with what there is
             if panel is not None:

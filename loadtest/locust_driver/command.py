@@ -65,15 +65,17 @@ def _die_with_parent(parent: int) -> Callable[[], None]:
     return arm
 
 
-def _run(cmd: list[str]) -> int:
+def _run(cmd: list[str], lifeline: int | None = None) -> int:
     """Run Locust and pass SIGINT / SIGTERM on to it, so it stops the way it does by itself
     (summary written, workers told) before the platform under it is stopped.
 
     Locust runs in its own session, so each signal reaches it once, from here: a terminal's
     Ctrl-C goes to the terminal's foreground process group, which is this process's and no longer
     Locust's (when both got it, Locust had it twice and its stop broke: a traceback, exit 254,
-    no summary). A second Ctrl-C is passed on as well: the way to cancel what is in flight."""
-    child = subprocess.Popen(cmd, start_new_session=True, preexec_fn=_die_with_parent(os.getpid()))
+    no summary). A second Ctrl-C is passed on as well: the way to cancel what is in flight.
+    `lifeline`: the embedded platform's (embedded.py), so that it outlives Locust's own stop."""
+    child = subprocess.Popen(cmd, start_new_session=True, preexec_fn=_die_with_parent(os.getpid()),
+                             pass_fds=() if lifeline is None else (lifeline,))
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         if child.poll() is None:
@@ -135,7 +137,7 @@ def run_locust(scenario: Path, rest: list[str], check_target: bool = True) -> in
             print(f"loadtest locust: reference platform at {platform.url}", file=sys.stderr, flush=True)
             if check_target:
                 _preflight(sc, platform.url)
-            return _run([*cmd, "--host", platform.url])
+            return _run([*cmd, "--host", platform.url], platform.lifeline)
     except PlatformStartError as exc:
         raise BadInput(str(exc)) from None
 

@@ -163,6 +163,8 @@ def _test_start(environment: Any, **_: Any) -> None:
     settle_for_load()  # freeze what is loaded, collect young objects in bigger batches (why: gc_tuning.py)
     _apply_master_data(run)  # shares (and panel surveys) that came before this start
     _process["run"] = RespondentUser.current = run
+    if cfg.role != "worker":
+        run.start_checkpoints()  # the figures so far beside respondents.jsonl, for a process killed outright
     if cfg.role == "master":
         _send_shares(environment, run)
         gevent.spawn(_share_loop, environment, run)

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
+import gevent
 import gevent.event
 
 from loadtest.control.panel_session import PanelSession
@@ -34,6 +35,7 @@ from loadtest.locust_driver.gevent_io import GeventLimiter, GeventPanelIO
 from loadtest.locust_driver.panel import LocustPanel
 from loadtest.locust_driver.shape_plan import ArrivalSlots
 from loadtest.report.render import write_run_files
+from loadtest.results.checkpoint import CHECKPOINT_S, Checkpointer
 from loadtest.results.interruption import mark_run
 from loadtest.results.metrics import Metrics
 from loadtest.results.run_files import RespondentLog, new_run_dir, respondent_line, run_transaction_prefix
@@ -103,9 +105,17 @@ class TestRun:
         self.check_data = cfg.role != "worker" and data_check_wanted(sc)
         self.run_dir: Path | None = None
         self.log: RespondentLog | None = None
+        self.checkpoints: Checkpointer | None = None
+        self._ticker: gevent.Greenlet | None = None
+        self._ticks_done = gevent.event.Event()
         if cfg.role != "worker":
             self.run_dir = new_run_dir(cfg.reports, sc.name, sc.seed)
             self.log = RespondentLog(self.run_dir / "respondents.jsonl")
+            # A master's workers report every few seconds: a second settles later than in one process.
+            self.checkpoints = Checkpointer(self.run_dir, {
+                "driver": "locust", "scenario_file": str(sc.path), "scenario": sc.name, "seed": sc.seed,
+                "target": cfg.host, "load": dataclasses.asdict(sc.load), "run_dir": str(self.run_dir),
+                "started_at": round(self.t0_wall, 3)}, settle_s=12 if cfg.role == "master" else 2)
         self.panel: LocustPanel | None = None
         if sc.panel is not None:
             limiter = self.limiters.get(sc.panel.limit) if sc.panel.limit else None
@@ -172,6 +182,35 @@ class TestRun:
     def cancel(self) -> None:
         self.cancelled.set()
 
+    def checkpoint(self) -> None:
+        """The figures so far into checkpoint.json (results/checkpoint.py), for a process killed
+        outright; the export's zlib runs on a real thread of gevent's pool, off the hub."""
+        if self.checkpoints is None:
+            return
+        snap, open_seconds = self.checkpoints.take(self.metrics)
+        extra = {"elapsed_s": round(time.monotonic() - self.t0, 3), "started": sum(self.started_total.values()),
+                 "finished": self.metrics.respondents, "limits": self.limits(),
+                 **({"callbacks": self.callbacks()} if self.panel is not None else {})}
+        gevent.get_hub().threadpool.apply(self.checkpoints.write, (snap, open_seconds, extra))
+
+    def start_checkpoints(self) -> None:
+        def every() -> None:
+            while True:
+                self.checkpoint()
+                if self._ticks_done.wait(CHECKPOINT_S):
+                    return
+
+        if self.checkpoints is not None:
+            self._ticker = gevent.spawn(every)
+
+    def _stop_checkpoints(self) -> None:
+        """Before the checks: no write left in flight, and one last checkpoint of the whole load."""
+        if self._ticker is not None:
+            self._ticks_done.set()
+            self._ticker.join()
+            self._ticker = None
+            self.checkpoint()
+
     # --- what people look at --------------------------------------------------------------------------
     def _limit_reports(self) -> list[dict[str, Any]]:
         if self.cfg.role == "master":
@@ -216,6 +255,7 @@ class TestRun:
         """Write summary.json (the schema `loadtest run` writes) and return it."""
         assert self.run_dir is not None and self.log is not None
         self.log.flush()
+        self._stop_checkpoints()
         panel = None
         checks = not self.cancelled.is_set()  # after a second signal: the report now, with what there is
         if self.panel is not None:
@@ -233,6 +273,8 @@ class TestRun:
                                 respondents=self.log.path, planned=bool(self.scenario.load.stages))
         mark_run(summary, self.interruption)
         write_run_files(self.run_dir, summary, self.metrics.timeline_rows())
+        if self.checkpoints is not None:
+            self.checkpoints.close()  # summary.json is written: the checkpoint has done its work
         self.log.close()
         return summary
 

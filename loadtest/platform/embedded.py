@@ -8,7 +8,9 @@ The child runs in its own session: a terminal's Ctrl-C (SIGINT to the whole fore
 group) reaches the run, which stops its respondents against a platform that is still there, and
 then stops the platform itself. The child watches a pipe only this process holds the write end
 of (`--exit-with-parent-fd`): however this process ends, kill -9 included, the kernel closes it
-and the platform stops and removes its temporary database. Its stderr goes to an unnamed file
+and the platform stops and removes its temporary database. A process given `lifeline` (pass_fds)
+holds it too: the platform then stops once both are gone (Locust, finishing its report after
+`loadtest locust` died, still has its target). Its stderr goes to an unnamed file
 (O_TMPFILE), so nothing is left in the temporary directory either.
 """
 
@@ -55,6 +57,7 @@ class EmbeddedPlatform:
     proc: subprocess.Popen[str]
     db: Path | None  # None: the child's own temporary database, which it removes when it stops
     err: IO[bytes]  # the child's stderr: an unnamed file, read without moving its offset
+    lifeline: int = -1  # the pipe's write end: pass it to a process the platform must also outlive
 
     @property
     def port(self) -> int:
@@ -105,7 +108,7 @@ def embedded_platform(
                 proc.wait()
                 raise PlatformStartError("the reference platform did not start: "
                                          + _read_all(err).decode("utf-8", "replace").strip())
-            yield EmbeddedPlatform(url=line, proc=proc, db=db, err=err)
+            yield EmbeddedPlatform(url=line, proc=proc, db=db, err=err, lifeline=held)
         finally:
             stop(proc)
 

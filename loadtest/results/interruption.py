@@ -34,7 +34,8 @@ def interruption_text(summary: dict[str, Any]) -> str:
         parts.append(f"{how['cancelled_in_flight']} respondents in flight cancelled")
     if how.get("recovered_from"):
         parts.append(f"rebuilt from {how['recovered_from']}")
-    return str(how.get("signal", "a signal")) + (f" ({'; '.join(parts)})" if parts else "")
+    cause = how.get("signal") or "a kill or a crash"  # None: the run could not say (rebuilt afterwards)
+    return str(cause) + (f" ({'; '.join(parts)})" if parts else "")
 
 
 def verdict(summary: dict[str, Any]) -> str:

@@ -1,12 +1,16 @@
 """The files a run writes into reports/<run-id>/: summary.json and respondents.jsonl.
 
-respondents.jsonl is appended and flushed as each respondent finishes, so a runner killed
-mid-run loses at most the respondents that were still in flight.
+respondents.jsonl is appended as each respondent finishes, so a runner killed mid-run loses at
+most the respondents that were still in flight. Each line goes out whole, in one write(2) to an
+unbuffered file; a write the disk cuts short (ENOSPC) is taken back to the end of the previous
+line before the error is raised, so the file never ends in half a line that way. A kill can
+still cut the one write in flight: `read_respondents` skips a torn last line and says so.
 """
 
 from __future__ import annotations
 
 import datetime
+import os
 import secrets
 from pathlib import Path
 from typing import IO, Any
@@ -15,7 +19,8 @@ import orjson
 
 from loadtest.core.flow import RespondentResult
 
-__all__ = ["RespondentLog", "new_run_dir", "respondent_line", "run_transaction_prefix", "write_summary"]
+__all__ = ["RespondentLog", "new_run_dir", "read_respondents", "respondent_line", "run_transaction_prefix",
+           "write_summary"]
 
 
 def new_run_dir(reports: Path, name: str, seed: int) -> Path:
@@ -47,19 +52,29 @@ def respondent_line(result: RespondentResult, timings: dict[str, float]) -> byte
 class RespondentLog:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._file: IO[bytes] = path.open("ab")
+        self._file: IO[bytes] = path.open("ab", buffering=0)
+        self._end = os.fstat(self._file.fileno()).st_size  # where the last whole line ends
 
     def write(self, result: RespondentResult, timings: dict[str, float]) -> None:
-        self._file.write(respondent_line(result, timings))
-        self._file.flush()
+        self._append(respondent_line(result, timings))
 
     def write_lines(self, lines: list[bytes]) -> None:
         """Lines already made by respondent_line (a Locust worker's, shipped to the master)."""
-        self._file.write(b"".join(lines))
-        self._file.flush()
+        self._append(b"".join(lines))
+
+    def _append(self, data: bytes) -> None:
+        view, done = memoryview(data), 0
+        try:
+            while done < len(data):  # a regular file takes it in one write unless the disk is full
+                done += self._file.write(view[done:]) or 0
+        except OSError:
+            if done:
+                os.ftruncate(self._file.fileno(), self._end)  # no half line left behind
+            raise
+        self._end += len(data)
 
     def flush(self) -> None:
-        self._file.flush()
+        """Nothing is held back (each line is written whole as it comes); kept for callers."""
 
     def close(self) -> None:
         self._file.close()
@@ -67,6 +82,15 @@ class RespondentLog:
     @property
     def closed(self) -> bool:
         return self._file.closed
+
+
+def read_respondents(path: Path) -> tuple[list[dict[str, Any]], int]:
+    """Every whole line of a respondents.jsonl, and the length in bytes of a torn last line that
+    was skipped (0 when the file ends with a whole line). A line ends with its newline: text
+    after the last one was cut by a kill mid-write, however it parses."""
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    return [orjson.loads(line) for line in data[:end].split(b"\n") if line.strip()], len(data) - end
 
 
 def write_summary(path: Path, summary: dict[str, Any]) -> None:
