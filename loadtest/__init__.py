@@ -21,7 +21,7 @@ Each folder's job:
 - scenario/: scenario files: load, ingest steps, start-time overrides, persona loading.
 - transport/: the Transport seam (`send(Request) -> Reply`) and the hot-path HTTP client.
 - engine/: the anyio driver and `loadtest run`'s pipeline; locust_driver/: the Locust driver;
-  replay/: `loadtest replay`.
+  replay/: `loadtest replay`; explore/: `loadtest explore` (maps a survey, writes a scenario from it).
 - control/: control-plane clients both drivers use (httpx): panel, DIY API, data API, limiter.
 - results/: what a run produces: metrics, summary.json, thresholds, recording, run files.
 - checks/: pure after-run checks; report/: renderers.
@@ -34,7 +34,7 @@ Each folder's job:
 Import rules (tests/unit/test_import_rules.py pins them):
 - core imports nothing of loadtest outside core;
 - a stage imports only stages below it: core < survey < scenario, transport, checks < results
-  < control, report < drivers (engine, locust_driver, replay) < cli;
+  < control, report < drivers (engine, locust_driver, replay, explore) < cli;
 - only locust_driver imports locust, and nothing imports a driver but cli;
 - drivers reach the reference platform only through `platform.embedded` (a server in its own
   process) and `platform.in_process` (its app as a Transport, no socket), plus `local_defaults`;

@@ -22,6 +22,7 @@ EXIT_INTERRUPTED = 4  # results/interruption.py, where the drivers take it from
 
 def _parser() -> argparse.ArgumentParser:
     from loadtest.engine import command as run_command
+    from loadtest.explore import command as explore_command
     from loadtest.locust_driver import command as locust_command
     from loadtest.platform import command as mock_command
     from loadtest.replay import command as replay_command
@@ -33,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"loadtest {loadtest.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for stage in (scenario_command, run_command, locust_command, mock_command, report_command, replay_command):
+    for stage in (scenario_command, run_command, locust_command, mock_command, report_command, replay_command,
+                  explore_command):
         stage.add_parser(sub)
     mock = sub.choices["mock"]
     if mock.epilog is None:

@@ -17,10 +17,10 @@ RANK = {
     "scenario": 3, "transport": 3, "checks": 3,
     "results": 4,
     "control": 5, "report": 5,
-    "engine": 6, "locust_driver": 6, "replay": 6,
+    "engine": 6, "locust_driver": 6, "replay": 6, "explore": 6,
     "cli": 7,
 }
-DRIVERS = {"engine", "locust_driver", "replay"}
+DRIVERS = {"engine", "locust_driver", "replay", "explore"}
 PLATFORM_DOORS = {"loadtest.platform.embedded", "loadtest.platform.in_process"}
 PLATFORM_MAY_IMPORT = {"core", "survey", "local_defaults", "bundled", "platform"}
 
