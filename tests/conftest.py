@@ -1,8 +1,8 @@
 """Markers by folder (pyproject.toml declares them), so `pytest -m "not slow"` is the fast subset.
 
 - tests/e2e: whole runs in subprocesses -> slow;
-- tests/loopback and tests/independent_server: real HTTP on 127.0.0.1 -> loopback (the few of
-  them that take seconds carry an explicit @pytest.mark.slow);
+- tests/loopback and tests/independent_server: real HTTP on 127.0.0.1 -> loopback;
+- a test elsewhere that takes seconds carries an explicit @pytest.mark.slow;
 - any test that drives the browser (the `browser` fixture) -> browser and slow.
 """
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -112,6 +113,7 @@ def _mutations(doc: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
 SURVEY_DOC = tomllib.loads(CUSTOMER.read_text())
 
 
+@pytest.mark.slow  # 150 files written and read: seconds
 @SETTINGS
 @given(doc=_mutations(SURVEY_DOC))
 def test_any_mutated_survey_file_loads_or_fails_with_one_line(doc: dict[str, Any]) -> None:
@@ -127,6 +129,7 @@ SCENARIO_DOC["scenario"]["surveys"] = [str(ROOT / "scenarios" / f) for f in SCEN
 SCENARIO_DOC["scenario"]["personas_dir"] = str(ROOT / "personas")
 
 
+@pytest.mark.slow  # 150 files written and read: seconds
 @SETTINGS
 @given(doc=_mutations(SCENARIO_DOC))
 def test_any_mutated_scenario_file_loads_or_fails_with_one_line(doc: dict[str, Any]) -> None:
