@@ -13,7 +13,6 @@ import sys
 import loadtest
 from loadtest.core.usage import BadInput
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_CHECK_FAILED", "EXIT_CRASH", "EXIT_OK", "main"]
 __all__ = ["EXIT_BAD_INPUT", "EXIT_CHECK_FAILED", "EXIT_CRASH", "EXIT_INTERRUPTED", "EXIT_OK", "main"]
 
 EXIT_OK, EXIT_CRASH, EXIT_BAD_INPUT, EXIT_CHECK_FAILED = 0, 1, 2, 3
@@ -37,9 +36,6 @@ def _parser() -> argparse.ArgumentParser:
     for stage in (scenario_command, run_command, locust_command, mock_command, report_command, replay_command,
                   explore_command):
         stage.add_parser(sub)
-    mock = sub.choices["mock"]
-    if mock.epilog is None:
-        mock.epilog, mock.formatter_class = MOCK_EXAMPLES, argparse.RawDescriptionHelpFormatter
     return parser
 
 
@@ -52,25 +48,8 @@ EXAMPLES = """examples:
 exit codes: 0 passed, 1 crashed, 2 bad input, 3 a threshold or check failed, 4 interrupted
 """
 
-MOCK_EXAMPLES = """examples:
-  loadtest mock                                   the example surveys installed with loadtest, on :8080
-  loadtest mock --survey x/surveys/starter.toml --port 0
-  loadtest mock --faults faults.toml --db platform.db
-"""
-
-
-def _mock_default_surveys(args: argparse.Namespace) -> None:
-    """`loadtest mock` with no --survey serves the example surveys installed with the package,
-    whatever the working directory."""
-    if args.command == "mock" and not args.survey:
-        from loadtest.bundled import example_surveys
-
-        args.survey = [str(p) for p in example_surveys()]
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _mock_default_surveys(args)
     try:
         code: int = args.handler(args)
         return code

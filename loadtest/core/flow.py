@@ -381,7 +381,12 @@ class RespondentFlow:
             res.details = dict(page.details)
         if not res.expected:
             wanted = ", ".join(sorted(self.persona.expected_outcomes()))
-            events.append(self._check("unexpected_outcome", f"{outcome} (persona expects {wanted})"))
+            # A screener or a full cell the persona did not expect is the scenario's answers, not the
+            # server; so is a quality rule this target does not have.
+            by_us = outcome in ("terminated", "quota_full") or bool(self.persona.needs_target_rules)
+            hint = " (pin the answers that steer it in [answers])" if by_us else ""
+            events.append(self._check("unexpected_outcome", f"{outcome} (persona expects {wanted}){hint}",
+                                      Blame.CONFIGURATION if by_us else Blame.SERVER))
         events.append(OutcomeReached(outcome, res.expected, res.redirect_url))
         return events
 
@@ -390,7 +395,8 @@ class RespondentFlow:
         res = self.result
         res.outcome = "failed"
         res.expected = False
-        res.error = {"blame": str(who), "error": type(exc).__name__, "message": str(exc)}
+        step = self._pending.lost if self._pending is not None else self._step
+        res.error = {"blame": str(who), "error": type(exc).__name__, "message": str(exc), "step": step}
         if self._pending is not None:
             res.recoveries.append(self._pending)
             self._pending = None

@@ -151,7 +151,7 @@ class Ingestion:
         entry = next(p for p in self.sc.personas if p.name == step.persona)
         payloads: list[tuple[str, dict[str, Any]]] = []  # (transaction id, response body or record)
         for index in range(step.count):
-            walk = walker.walk(entry, step.survey_id, self.sc.seed, number, index)
+            walk = walker.walk(entry, step.survey_id, self.sc.seed, number, index, self.sc.transaction_prefix)
             tally.walks[walk.outcome or "incomplete"] += 1
             try:
                 if walk.error is not None:

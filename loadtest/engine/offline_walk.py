@@ -14,7 +14,8 @@ no timeTaken), redirects are never followed, and no walk shares state with anoth
 transaction ids the platform remembers (unique per walk).
 
 A walk's respondent is seeded from (scenario seed, "ingest", step, index), and its transaction
-id is `ing{seed}-{step}-{index}`: reproducible, and never one of the live run's `lt{seed}-...`.
+id is `{run prefix}-ing{step}-{index}` (the run's own prefix, as its live respondents have, so
+two runs never collide on a target that keeps state), or `ing{seed}-{step}-{index}` without one.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ def ingest_seed(scenario_seed: int, step: int, index: int) -> int:
     return random.Random(f"{scenario_seed}:ingest:{step}:{index}").getrandbits(63)
 
 
-def ingest_transaction_id(scenario_seed: int, step: int, index: int) -> str:
-    return f"ing{scenario_seed}-{step}-{index}"
+def ingest_transaction_id(scenario_seed: int, step: int, index: int, prefix: str | None = None) -> str:
+    return f"{prefix}-ing{step}-{index}" if prefix else f"ing{scenario_seed}-{step}-{index}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +78,9 @@ class OfflineWalker:
         self._now += 60.0  # a minute a call: no walk is ever a speeder here
         return self._now
 
-    def walk(self, entry: PersonaEntry, survey_id: int, scenario_seed: int, step: int, index: int) -> Walk:
-        txn = ingest_transaction_id(scenario_seed, step, index)
+    def walk(self, entry: PersonaEntry, survey_id: int, scenario_seed: int, step: int, index: int,
+             transaction_prefix: str | None = None) -> Walk:
+        txn = ingest_transaction_id(scenario_seed, step, index, transaction_prefix)
         persona = build_persona(entry, index, ingest_seed(scenario_seed, step, index), txn)
         target = FlowTarget(survey_id, api_key=self._platform.api_key, host=HOST)  # follows no redirect
         flow = RespondentFlow(persona, target, entry.name, self.policy)

@@ -8,9 +8,11 @@ every user of this process pauses until its Retry-After has passed."""
 
 from __future__ import annotations
 
+import functools
 import ssl
 import time
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import gevent
 from geventhttpclient.header import Headers
@@ -65,6 +67,12 @@ def _headers_read(received: Any) -> dict[str, str]:
     return out
 
 
+@functools.cache
+def _host_name(url: str) -> str:
+    """The target's host name (Locust's host is a URL), to tell same-host redirects by."""
+    return urlsplit(url).hostname or ""
+
+
 def _transport_error(error: object) -> TransportError:
     if isinstance(error, ssl.SSLCertVerificationError):
         return CertificateError(f"TLS: {error.verify_message or error} (see tls_ca_file, tls_verify)")
@@ -97,8 +105,8 @@ class RespondentUser(FastHttpUser):
         if st.arrivals is not None and arrival is None:
             return  # no arrival claimed: the first task, or the schedule is over
         entry, persona = st.population.respondent(arrival.index if arrival is not None else cfg.next_index())
-        target = FlowTarget(entry.survey_id, cfg.api_key, cfg.host, st.follow, st.scenario.api_key_env,
-                            RespondentUser.headers)
+        target = FlowTarget(entry.survey_id, cfg.api_key, _host_name(cfg.host), st.follow,
+                            st.scenario.api_key_env, RespondentUser.headers)
         flow = RespondentFlow(persona, target, entry.name, st.scenario.policy)
         limiter = st.limiters.get("survey")
         st.started_one(entry.name)

@@ -15,11 +15,18 @@ if TYPE_CHECKING:
 
 __all__ = ["add_parser", "main"]
 
+EXAMPLES = """examples:
+  loadtest mock                                   the example surveys installed with loadtest, on :8080
+  loadtest mock --survey x/surveys/starter.toml --port 0
+  loadtest mock --faults faults.toml --db platform.db
+"""
+
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    mock = sub.add_parser("mock", help="serve the reference survey platform")
+    mock = sub.add_parser("mock", help="serve the reference survey platform", epilog=EXAMPLES,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
     mock.add_argument("--survey", action="append", default=[], metavar="FILE",
-                      help="survey TOML (repeatable; default: every scenarios/surveys/*.toml here)")
+                      help="survey TOML (repeatable; default: the example surveys installed with loadtest)")
     mock.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     mock.add_argument("--port", type=int, default=8080, help="port (0 picks a free one; default 8080)")
     mock.add_argument("--db", default=None, metavar="FILE", help="SQLite database (default: a temporary file)")
@@ -43,6 +50,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def main(args: argparse.Namespace) -> int:
+    from loadtest.bundled import example_surveys
     from loadtest.local_defaults import (
         DEFAULT_API_KEY,
         DEFAULT_DATA_TOKEN,
@@ -54,10 +62,11 @@ def main(args: argparse.Namespace) -> int:
     from loadtest.platform.storage import Store
     from loadtest.survey.file import SurveyFileError, load_survey
 
-    files = args.survey or sorted(str(p) for p in Path("scenarios/surveys").glob("*.toml"))
+    # With no --survey: the example surveys installed with the package, whatever the folder.
+    files = args.survey or [str(p) for p in example_surveys()]
     if not files:
-        raise BadInput("loadtest mock: --survey: expected at least one survey file (none given, "
-                       "and no scenarios/surveys/*.toml in the current directory)")
+        raise BadInput("loadtest mock: --survey: expected at least one survey file (none given, and no "
+                       "example surveys installed)")
     try:
         surveys = [load_survey(f) for f in files]
     except SurveyFileError as exc:

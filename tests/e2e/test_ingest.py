@@ -99,11 +99,12 @@ limit = "ingest"
     reports = tmp_path / "reports"
     with running_mock(survey, db=tmp_path / "db.sqlite") as platform:
         out = loadtest("run", str(path), "--target", platform.url, "--reports", str(reports), env=env, timeout=120)
+        assert out.returncode == 0, out.stdout + out.stderr
+        s = summary(reports)
+        prefix = s["transaction_prefix"]  # the run's own: its ingested items carry it too
         stats = orjson.loads(urllib.request.urlopen(f"{platform.url}/__admin/stats", timeout=10).read())
-        ingested = with_transactions(platform.url, [f"ing{SEED}-0-{i}" for i in range(INGESTED)])["items"]
-        uploaded = with_transactions(platform.url, [f"ing{SEED}-1-{i}" for i in range(UPLOADED)])
-    assert out.returncode == 0, out.stdout + out.stderr
-    s = summary(reports)
+        ingested = with_transactions(platform.url, [f"{prefix}-ing0-{i}" for i in range(INGESTED)])["items"]
+        uploaded = with_transactions(platform.url, [f"{prefix}-ing1-{i}" for i in range(UPLOADED)])
     responses, data = s["ingest"]
     assert (responses["created"], responses["refused"], responses["response_status"]) == \
            (INGESTED, 0, {"Completed": INGESTED})
@@ -129,7 +130,8 @@ limit = "ingest"
     sc = load_scenario(path)
     filler = next(p for p in sc.personas if p.name == "filler")
     with OfflineWalker(sc.surveys) as walker:
-        walked = {w.transaction_id: w for w in (walker.walk(filler, 100001, SEED, 0, i) for i in range(INGESTED))}
+        walked = {w.transaction_id: w for w in (walker.walk(filler, 100001, SEED, 0, i, prefix)
+                                                 for i in range(INGESTED))}
     assert len(ingested) == INGESTED
     for record in ingested:
         assert normalise(record) == normalise(walked[record["transaction_id"]].answers)

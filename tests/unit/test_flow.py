@@ -98,7 +98,8 @@ def test_a_transport_failure_is_typed_transport() -> None:
     flow = make_flow("completer")
     flow.start()
     flow.fail(TransportError("connection refused"))
-    assert flow.result.error == {"blame": "transport", "error": "TransportError", "message": "connection refused"}
+    assert flow.result.error == {"blame": "transport", "error": "TransportError", "message": "connection refused",
+                                 "step": "take"}
 
 
 def test_a_reply_without_a_token_is_a_failed_check() -> None:

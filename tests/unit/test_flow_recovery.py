@@ -77,7 +77,8 @@ def test_losses_in_a_row_are_bounded_then_the_respondent_fails_with_a_transport_
     assert waits == [0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0, 2.0]  # about 9 s: long enough for a restart
     _, req = flow.lost(LOST)
     assert req is None and flow.done and flow.result.outcome == "failed"
-    assert flow.result.error == {"blame": "transport", "error": "TransportError", "message": "connection reset by peer"}
+    assert flow.result.error == {"blame": "transport", "error": "TransportError", "message": "connection reset by peer",
+                                 "step": "resume"}
     assert [r.how for r in flow.result.recoveries][-2:] == ["resume_lost", "gave_up"]
 
 

@@ -76,7 +76,8 @@ def test_imports_follow_the_stages(module: str, path: Path) -> None:
             continue
         if stage == "platform":
             if other not in PLATFORM_MAY_IMPORT:
-                problems.append(f"imports {imported}: the platform imports core, survey and local_defaults only")
+                problems.append(f"imports {imported}: the platform imports core, survey, local_defaults and "
+                                "bundled only")
             continue
         if other == "platform":
             if stage in DRIVERS and any(imported == d or imported.startswith(d + ".") for d in PLATFORM_DOORS):
