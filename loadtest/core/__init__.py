@@ -10,6 +10,7 @@
 - rng.py: RespondentRandom, a respondent's small seeded generator; fake.py: Faker text from it.
 - panel.py: panel result codes and request signing (seed 003, pluggable algorithms).
 - limits.py: token-bucket maths for named request-rate limits (time passed in).
+- stages.py: load plans: a stage table's target at t, its integral, uniform and seeded poisson arrivals.
 - response_set.py: ingestion payloads (seed 002 response sets, seed 004 records).
 - errors.py: errors typed by blame (the Blame enum); usage.py: BadInput, the exit-2 error.
 - toml_reader.py: checked reading of parsed TOML with the dotted key path in every message.

@@ -6,4 +6,5 @@
 - state.py: what a Locust process keeps for the current test; cluster.py: master/worker sums.
 - panel.py, gevent_io.py: the control-plane clients driven by greenlets.
 - web_tabs.py: the web UI's Respondents and Limits tabs.
+- shape.py: the LoadTestShape for [[load.stages]]; shape_plan.py: its ticks and arrival slots (no locust).
 """
