@@ -39,6 +39,7 @@ def browser() -> Iterator[webdriver.Chrome]:
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--window-size=1600,1200"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # driver.get_log("browser"): the console
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
         yield driver

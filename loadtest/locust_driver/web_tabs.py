@@ -29,6 +29,7 @@ FUNNEL_COLUMNS = [
     ("survey", "Survey"), ("persona", "Persona"), ("page", "Page"), ("reached", "Reached"), ("answered", "Answered"),
     ("dropped", "Not answered"), ("completed", "Ended: completed"), ("terminated", "Ended: terminated"),
     ("quota_full", "Ended: quota full"), ("abandoned", "Ended: abandoned"), ("other", "Ended: other"),
+    ("validation_errors", "Validation errors"),
 ]
 LIMIT_COLUMNS = [("name", "Limit"), ("target", "Target req/s"), ("achieved", "Achieved req/s"),
                  ("granted", "Permits granted"), ("processes", "Processes")]

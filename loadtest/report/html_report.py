@@ -11,10 +11,18 @@ from functools import lru_cache
 from typing import Any
 
 import plotly.graph_objects as go
-import plotly.offline
 
 from loadtest.report import charts
+from loadtest.report.plotly_bundle import check_traces, plotly_basic_js
+from loadtest.report.sections import (
+    interview_section,
+    personas_section,
+    requests_table,
+    settings_section,
+    survey_sections,
+)
 from loadtest.report.stage_section import stage_section
+from loadtest.report.survey_charts import mark_no_reply, thin_rows
 from loadtest.results.interruption import interruption_text
 from loadtest.results.interruption import verdict as verdict_of
 
@@ -34,10 +42,11 @@ tr.bad td { background: #ffebee; } .muted { color: #777; }
 
 @lru_cache(maxsize=1)
 def _plotly_js() -> str:
-    return plotly.offline.get_plotlyjs()
+    return plotly_basic_js()  # the basic bundle: a quarter of the full one, and every trace drawn here
 
 
 def _figure(fig: go.Figure, div_id: str) -> str:
+    check_traces(fig)
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
                        config={"displaylogo": False, "responsive": True})
 
@@ -117,10 +126,7 @@ def render_html(summary: dict[str, Any], rows: list[dict[str, Any]], comparison:
                         [[t["name"], t["value"], t["limit"], "ok" if t["passed"] else "FAIL"]
                          for t in s.get("thresholds", [])],
                         [not t["passed"] for t in s.get("thresholds", [])])
-    steps = _table(["step", "count", "failures (>= 400 or none)", "of them 429", "p50 ms", "p95 ms", "p99 ms",
-                    "max ms", "corrected p99 ms"],
-                   [[k, v["count"], v["failures"], v.get("rate_limited", 0), v["p50_ms"], v["p95_ms"], v["p99_ms"],
-                     v["max_ms"], v["corrected"]["p99_ms"]] for k, v in s.get("requests", {}).items()])
+    steps = requests_table(s, _table)  # a request without a reply is counted as such, never as 0 ms
     parts = [f"<h1>{html.escape(s.get('scenario', 'run'))} "
              f"<span class=\"verdict {verdict}\">{verdict.upper()}</span></h1>",
              *([f"<p class=\"interrupted\">Interrupted by {html.escape(interruption_text(s))}: the figures "
@@ -131,11 +137,13 @@ def render_html(summary: dict[str, Any], rows: list[dict[str, Any]], comparison:
              "<h2>Thresholds</h2>", thresholds, "<h2>Requests</h2>", steps]
     if s.get("errors"):
         parts += ["<h2>Errors</h2>", _errors_table(s["errors"], s.get("errors_distinct", len(s["errors"])))]
+    parts += [personas_section(s, _table), survey_sections(s, _table, _figure), interview_section(s, _table, _figure)]
     if s.get("ingest"):  # [[ingest]] steps, before the live run
         parts += ["<h2>Ingestion</h2>", _ingest_table(s["ingest"])]
     if rows:
-        parts += [_figure(charts.latency_over_time(rows), "latency-over-time"),
-                  _figure(charts.throughput_over_time(rows), "throughput")]
+        drawn = thin_rows(rows)  # long runs in windows; seconds without a reply as gaps, marked apart
+        parts += [_figure(mark_no_reply(charts.latency_over_time(drawn), rows), "latency-over-time"),
+                  _figure(charts.throughput_over_time(drawn), "throughput")]
     if s.get("histograms"):
         parts.append(_figure(charts.latency_histograms(s["histograms"]), "latency-histograms"))
     parts.append(stage_section(s, _table, _figure))  # planned vs achieved, and each stage's figures
@@ -155,6 +163,7 @@ def render_html(summary: dict[str, Any], rows: list[dict[str, Any]], comparison:
     parts.append(_result_section("Panel reconciliation", s.get("reconciliation"), "mismatches"))
     parts.append(_result_section("Data read-back", s.get("data_check"), "mismatches"))
     parts.append(_comparison(comparison))
+    parts.append(settings_section(s, _table))
     title = html.escape(f"loadtest: {s.get('scenario', 'run')}")
     return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>"
             f"<style>{STYLE}</style><script>{_plotly_js()}</script></head><body>{''.join(parts)}</body></html>")

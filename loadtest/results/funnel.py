@@ -13,7 +13,11 @@ Per respondent, from RespondentResult.pages (every page shown, repeats included)
   when the platform's own outcome followed it (its submit ended the survey: complete, screened
   out, quota full); a respondent that abandoned, was cut off or failed left it unanswered;
 - ended there: the last page shown, by outcome; a respondent shown no page at all (quota full
-  or closed on entry, a failed take) ended before the first page.
+  or closed on entry, a failed take) ended before the first page;
+- validation errors: each validation_errors reply, on the page it showed again (the result
+  keeps statuses and pages apart: every success or validation_errors reply shows a page, so the
+  n-th of them is the n-th page; a respondent whose two lists do not line up is left out of it).
+Beside them, per survey and persona: terminate reasons and the quota cells that were full.
 """
 
 from __future__ import annotations
@@ -25,20 +29,31 @@ from typing import Any
 from loadtest.core.flow_values import RespondentResult
 from loadtest.survey.model import Survey
 
-__all__ = ["BEFORE_FIRST_PAGE", "Funnel", "funnel_rows", "funnel_summary"]
+__all__ = ["BEFORE_FIRST_PAGE", "Funnel", "funnel_rows", "funnel_summary", "terminate_reason"]
 
 MAX_PAGES = 300  # distinct pages kept per survey and persona; the rest are counted as "other"
 OTHER = "other"
 BEFORE_FIRST_PAGE = "(entry)"  # the take: every respondent reached it; those shown a page passed it
 NOT_SUBMITTED = frozenset({"abandoned", "incomplete", "failed", "rate_limited"})
 
+PAGE_STATUSES = frozenset({"success", "validation_errors"})  # replies that always show a page (seed 000)
+
 # persona -> [respondents, {outcome: n} of those shown no page, {page key: [reached, answered, position sum,
-# {outcome: n}]}]
+# {outcome: n}, validation errors]}, {terminate reason: n}, {quota id: n}]
 PersonaCells = list[Any]
 
 
 def _new() -> PersonaCells:
-    return [0, Counter(), {}]
+    return [0, Counter(), {}, Counter(), Counter()]
+
+
+def terminate_reason(details: dict[str, Any]) -> str:
+    """A terminate reason as a label: the reference platform's {kind, rule}, or a target's string."""
+    reason = details.get("terminateReason")
+    if isinstance(reason, dict):
+        kind, rule = reason.get("kind"), reason.get("rule")
+        return f"{kind}: {rule}" if kind and rule and kind != rule else str(rule or kind or "unknown")
+    return str(reason) if reason not in (None, "") else "(not given)"
 
 
 class Funnel:
@@ -49,6 +64,10 @@ class Funnel:
         outcome = result.outcome or "incomplete"
         cells = self.surveys.setdefault(result.survey_id, {}).setdefault(result.persona, _new())
         cells[0] += 1
+        if outcome == "terminated":
+            cells[3][terminate_reason(result.details)] += 1
+        elif outcome == "quota_full":
+            cells[4][str(result.details.get("quotaId") or "(not given)")] += 1
         if not result.pages:
             cells[1][outcome] += 1
             return
@@ -67,6 +86,11 @@ class Funnel:
             cell[2] += position
         ended = self._cell(pages, keys[-1])[3]
         ended[outcome] = ended.get(outcome, 0) + 1
+        shown = [s for s in result.statuses if s in PAGE_STATUSES]
+        if len(shown) == len(keys):
+            for key, status in zip(keys, shown, strict=True):
+                if status == "validation_errors":
+                    self._cell(pages, key)[4] += 1
 
     @staticmethod
     def _cell(pages: dict[str, list[Any]], key: str) -> list[Any]:
@@ -76,29 +100,37 @@ class Funnel:
                 key = OTHER
                 cell = pages.get(key)
             if cell is None:
-                cell = pages[key] = [0, 0, 0, {}]
+                cell = pages[key] = [0, 0, 0, {}, 0]
         return cell
 
     # --- between processes --------------------------------------------------------------------
     def export(self) -> dict[str, Any]:
-        return {str(sid): {name: [c[0], dict(c[1]), {k: [v[0], v[1], v[2], dict(v[3])] for k, v in c[2].items()}]
+        return {str(sid): {name: [c[0], dict(c[1]), {k: [*v[:3], dict(v[3]), v[4]] for k, v in c[2].items()},
+                                  dict(c[3]), dict(c[4])]
                            for name, c in personas.items()}
                 for sid, personas in self.surveys.items()}
 
     def absorb(self, data: dict[str, Any]) -> None:
         for sid, personas in data.items():
             mine = self.surveys.setdefault(int(sid), {})
-            for name, (respondents, before, pages) in personas.items():
-                cells = mine.setdefault(name, _new())
-                cells[0] += respondents
-                cells[1].update(before)
-                for key, (reached, answered, positions, ended) in pages.items():
-                    cell = self._cell(cells[2], key)
-                    cell[0] += reached
-                    cell[1] += answered
-                    cell[2] += positions
-                    for outcome, n in ended.items():
-                        cell[3][outcome] = cell[3].get(outcome, 0) + n
+            for name, exported in personas.items():
+                _add(mine.setdefault(name, _new()), exported, self._cell)
+
+
+def _add(cells: PersonaCells, other: PersonaCells, cell_of: Any) -> None:
+    respondents, before, pages, reasons, quotas = other
+    cells[0] += respondents
+    cells[1].update(before)
+    cells[3].update(reasons)
+    cells[4].update(quotas)
+    for key, (reached, answered, positions, ended, invalid) in pages.items():
+        cell = cell_of(cells[2], key)
+        cell[0] += reached
+        cell[1] += answered
+        cell[2] += positions
+        cell[4] += invalid
+        for outcome, n in ended.items():
+            cell[3][outcome] = cell[3].get(outcome, 0) + n
 
 
 # --- summary.json ------------------------------------------------------------------------------------
@@ -112,15 +144,7 @@ def _labels(survey: Survey | None) -> dict[int, tuple[int, str]]:
 def _merge(personas: list[PersonaCells]) -> PersonaCells:
     out = _new()
     for cells in personas:
-        out[0] += cells[0]
-        out[1].update(cells[1])
-        for key, (reached, answered, positions, ended) in cells[2].items():
-            cell = out[2].setdefault(key, [0, 0, 0, {}])
-            cell[0] += reached
-            cell[1] += answered
-            cell[2] += positions
-            for outcome, n in ended.items():
-                cell[3][outcome] = cell[3].get(outcome, 0) + n
+        _add(out, cells, lambda pages, key: pages.setdefault(key, [0, 0, 0, {}, 0]))
     return out
 
 
@@ -139,12 +163,14 @@ def _block(cells: PersonaCells, order: list[str], labels: dict[int, tuple[int, s
     for key in order:
         if key not in cells[2]:
             continue
-        reached, answered, _, ended = cells[2][key]
+        reached, answered, _, ended, invalid = cells[2][key]
         qids = [int(q) for q in key.split(",") if q.isdecimal()]
         named = next((labels[q][1] for q in qids if q in labels), None)
         pages.append({"page": named or (f"questions {key}" if key != OTHER else OTHER), "questions": qids,
-                      "reached": reached, "answered": answered, "ended": dict(sorted(ended.items()))})
-    return {"respondents": cells[0], "ended_before_first_page": dict(sorted(cells[1].items())), "pages": pages}
+                      "reached": reached, "answered": answered, "ended": dict(sorted(ended.items())),
+                      "validation_errors": invalid})
+    return {"respondents": cells[0], "ended_before_first_page": dict(sorted(cells[1].items())), "pages": pages,
+            "terminate_reasons": dict(sorted(cells[3].items())), "quota_full_cells": dict(sorted(cells[4].items()))}
 
 
 def funnel_summary(funnel: Funnel, surveys: tuple[Survey, ...] = ()) -> dict[str, Any]:
@@ -172,14 +198,16 @@ def funnel_rows(summary_funnel: dict[str, Any], personas: bool = True) -> list[d
             rows.append(_row(sid, name, BEFORE_FIRST_PAGE, block["respondents"],
                              block["respondents"] - sum(before.values()), before))
             for page in block["pages"]:
-                rows.append(_row(sid, name, page["page"], page["reached"], page["answered"], page["ended"]))
+                rows.append(_row(sid, name, page["page"], page["reached"], page["answered"], page["ended"],
+                                 page["validation_errors"]))
     return rows
 
 
-def _row(sid: str, persona: str, page: str, reached: int, answered: int, ended: dict[str, int]) -> dict[str, Any]:
+def _row(sid: str, persona: str, page: str, reached: int, answered: int, ended: dict[str, int],
+         invalid: int = 0) -> dict[str, Any]:
     main = ("survey_complete", "terminated", "quota_full", "abandoned")
     return {"survey": sid, "persona": persona, "page": page, "reached": reached, "answered": answered,
             "dropped": reached - answered, "completed": ended.get("survey_complete", 0),
             "terminated": ended.get("terminated", 0), "quota_full": ended.get("quota_full", 0),
             "abandoned": ended.get("abandoned", 0),
-            "other": sum(n for k, n in ended.items() if k not in main)}
+            "other": sum(n for k, n in ended.items() if k not in main), "validation_errors": invalid}

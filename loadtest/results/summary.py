@@ -35,6 +35,7 @@ def build_summary(sc: Scenario, metrics: Metrics, *, target: str, duration_s: fl
         "seed": sc.seed,
         "driver": driver,
         "load": dataclasses.asdict(sc.load),
+        "mix": {p.name: p.weight for p in sc.personas},  # the persona weights the run walked
         "duration_s": round(duration_s, 3),
         "respondents": metrics.respondents,
         "requests": metrics.requests_summary(),

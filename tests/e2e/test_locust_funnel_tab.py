@@ -22,7 +22,7 @@ from tests.helpers import ROOT
 
 COLUMNS = {"reached": "Reached", "answered": "Answered", "dropped": "Not answered", "completed": "Ended: completed",
            "terminated": "Ended: terminated", "quota_full": "Ended: quota full", "abandoned": "Ended: abandoned",
-           "other": "Ended: other"}
+           "other": "Ended: other", "validation_errors": "Validation errors"}
 
 
 def _shown(driver: webdriver.Chrome) -> dict[tuple[str, str, str], dict[str, str]]:

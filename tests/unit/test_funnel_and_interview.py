@@ -21,9 +21,10 @@ A, B, C = [1], [2, 3], [4]
 
 
 def result(pages: list[list[int]], outcome: str | None, persona: str = "p", survey: int = 7,
-           throttled_s: float = 0.0) -> RespondentResult:
+           throttled_s: float = 0.0, statuses: list[str] | None = None,
+           details: dict[str, Any] | None = None) -> RespondentResult:
     r = RespondentResult(index=0, persona=persona, seed=1, survey_id=survey, transaction_id="t", outcome=outcome,
-                         pages=pages)
+                         pages=pages, statuses=statuses or [], details=details or {})
     r.throttled_s = throttled_s
     return r
 
@@ -65,6 +66,24 @@ def test_a_survey_file_names_and_orders_the_pages() -> None:
     summary = funnel_summary(f, (survey,))
     assert [p["page"] for p in summary["7"]["all"]["pages"]] == ["intro", "screener", "about"]
     assert summary["7"]["title"] == "T"
+
+
+def test_validation_errors_by_page_terminate_reasons_and_full_quota_cells() -> None:
+    f = Funnel()
+    f.record(result([A, B, B, B, C], "survey_complete",
+                    statuses=["success", "success", "validation_errors", "validation_errors", "success",
+                              "survey_complete"]))
+    f.record(result([A, B], "terminated", statuses=["success", "success", "terminated"],
+                    details={"terminateReason": {"kind": "quality", "rule": "speeder"}}))
+    f.record(result([A], "terminated", details={"terminateReason": "screener"}))
+    f.record(result([A], "quota_full", details={"quotaId": "men"}))
+    f.record(result([A, B], "survey_complete", statuses=["success", "validation_errors", "validation_errors"]))
+    block = funnel_summary(f)["7"]["all"]
+    # the last respondent's statuses do not line up with its pages: it is left out of this count
+    assert {p["page"]: p["validation_errors"] for p in block["pages"]} == {
+        "questions 1": 0, "questions 2,3": 2, "questions 4": 0}
+    assert block["terminate_reasons"] == {"quality: speeder": 1, "screener": 1}
+    assert block["quota_full_cells"] == {"men": 1}
 
 
 paths = st.lists(st.sampled_from([A, B, C]), max_size=6)
