@@ -22,8 +22,10 @@ def test_a_headless_locust_run_uses_our_personas_and_writes_the_same_summary(tmp
         # Locust's own count and ours, taken at the same moment, are of the same requests.
         ours, theirs = s["requests"][step], s["locust_stats"][step]
         assert (theirs["count"], theirs["failures"]) == (ours["count"], 0)
-        # Locust's percentiles are its own rounding of the same samples: near ours, not equal.
-        assert abs(theirs["p50_ms"] - ours["p50_ms"]) <= max(1.0, 0.1 * ours["p50_ms"])
+        # Locust times each request around ours (its wrapper, connection acquire and body read
+        # enclose our write-to-reply service time) and rounds to whole milliseconds: it can be
+        # above ours by however busy the machine is, never below by more than its rounding.
+        assert theirs["p50_ms"] >= ours["p50_ms"] - 1.0
         assert s["requests"][step]["count"] > 0
     # Callbacks from the users' greenlets, through the panel limit, reconciled against the panel.
     assert s["callbacks"]["accepted"] > 0 and s["callbacks"]["too_many_requests"] == 0
