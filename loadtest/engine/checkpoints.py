@@ -15,15 +15,18 @@ import anyio
 
 from loadtest.engine.run import EngineRun
 from loadtest.results.checkpoint import CHECKPOINT_S, Checkpointer
+from loadtest.results.run_files import write_error
 from loadtest.scenario.file import Scenario
 
 __all__ = ["EngineCheckpoints"]
 
 
 class EngineCheckpoints:
-    def __init__(self, run_dir: Path, sc: Scenario, target: str, extra: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, run_dir: Path, sc: Scenario, target: str, extra: Callable[[], dict[str, Any]],
+                 on_error: Callable[[str], None] | None = None) -> None:
         self._t0 = time.monotonic()
         self._extra = extra  # limits and callbacks so far, read on the event loop's thread
+        self._on_error = on_error  # a checkpoint the disk refused: one line, and the run stops
         self.writer = Checkpointer(run_dir, {
             "driver": "engine", "scenario_file": str(sc.path), "scenario": sc.name, "seed": sc.seed,
             "target": target, "load": dataclasses.asdict(sc.load), "run_dir": str(run_dir),
@@ -33,7 +36,13 @@ class EngineCheckpoints:
         snap, open_seconds = self.writer.take(engine.metrics)
         extra = {**self._extra(), "elapsed_s": round(time.monotonic() - self._t0, 3), "started": engine.started,
                  "finished": engine.finished}
-        await anyio.to_thread.run_sync(self.writer.write, snap, open_seconds, extra)
+        try:
+            await anyio.to_thread.run_sync(self.writer.write, snap, open_seconds, extra)
+        except OSError as exc:
+            line = write_error(exc)
+            if line is None or self._on_error is None:
+                raise
+            self._on_error(line)
 
     async def every(self, engine: EngineRun, period: float = CHECKPOINT_S) -> None:
         while True:

@@ -43,8 +43,17 @@ from loadtest.platform.embedded import PlatformStartError, check_faults, embedde
 from loadtest.report.render import write_run_files
 from loadtest.results.interruption import EXIT_INTERRUPTED, mark_run
 from loadtest.results.metrics import Metrics
+from loadtest.results.prometheus import LiveView, start_exporter
 from loadtest.results.recording import Recorder
-from loadtest.results.run_files import RespondentLog, new_run_dir, run_transaction_prefix
+from loadtest.results.run_files import (
+    EXIT_WRITE_FAILED,
+    RespondentLog,
+    RunFilesError,
+    check_output_paths,
+    new_run_dir,
+    run_transaction_prefix,
+    write_error,
+)
 from loadtest.results.summary import build_summary, print_summary
 from loadtest.scenario.file import Scenario, ScenarioError, load_scenario
 from loadtest.transport.tls import TlsSettingsError, client_context
@@ -64,6 +73,8 @@ class RunOptions:
     concurrency: int | None = None  # closed model: respondents in flight at once
     arrival_rate: float | None = None  # open model: respondents starting per second
     preflight: bool = True  # one take (and one DIY call) before any load; off: --no-preflight
+    prometheus_port: int | None = None  # serve /metrics there while the run goes (results/prometheus.py)
+    prometheus_host: str = "127.0.0.1"
 
 
 def prepare(opts: RunOptions) -> Scenario:
@@ -149,12 +160,19 @@ def _run(opts: RunOptions, out: Any, stopping: Stopping) -> int:
     panel_key, panel_secret = _panel_credentials(sc)
     check_data = data_check_wanted(sc)
     data_token = ingest_token(sc)  # before the run folder exists: a missing token is bad input
-    warm_up({lang for survey in sc.surveys for lang in survey.languages})
-    settle_for_load()  # freeze what is loaded, collect young objects in bigger batches (why: gc_tuning.py)
-    run_dir = new_run_dir(opts.reports, sc.name, sc.seed)
-    log = RespondentLog(run_dir / "respondents.jsonl")
     headers = sc.http.resolved_headers()  # an unset header_env variable is bad input, before any load
     tls = _tls_context(sc, out)
+    # Before any load: a port already taken is one line and exit 2.
+    exporter = start_exporter(opts.prometheus_port, opts.prometheus_host,
+                              LiveView(labels={"scenario": sc.name, "driver": "engine"}))
+    try:  # where the run's files go, before any load: one line and exit 2, and no empty run folder left
+        check_output_paths(opts.reports, opts.record)
+        warm_up({lang for survey in sc.surveys for lang in survey.languages})
+        settle_for_load()  # freeze what is loaded, collect young objects in bigger batches (why: gc_tuning.py)
+        run_dir = new_run_dir(opts.reports, sc.name, sc.seed)
+    except RunFilesError as exc:
+        raise BadInput(str(exc)) from None
+    log = RespondentLog(run_dir / "respondents.jsonl")
     secrets = [s for s in (api_key, panel_key, panel_secret, *sc.http.secrets()) if s]
     recorder = Recorder(opts.record, secrets) if opts.record else None
     limiters = Limiters.from_rates(sc.limits)
@@ -164,29 +182,36 @@ def _run(opts: RunOptions, out: Any, stopping: Stopping) -> int:
             if opts.preflight:  # before any load: a wrong URL, key or survey id is one line and exit 2
                 _preflight(sc, url, api_key, panel_key, panel_secret)
             if recorder is not None:
-                recorder.header(sc.path, sc.seed, url, sc.api_key_env,
-                                [(s.id, f) for s, f in zip(sc.surveys, sc.survey_files, strict=True)])
+                _guarded(recorder.header, stopping, opts.record)(sc.path, sc.seed, url, sc.api_key_env,  # type: ignore[misc]
+                                                    [(s.id, f) for s, f in zip(sc.surveys, sc.survey_files,
+                                                                               strict=True)])
             engine = EngineRun(
                 population=Population(list(sc.personas), sc.seed, sc.transaction_prefix), load=sc.load,
                 target_url=url, api_key=api_key,
                 follow_redirects=sc.follow_redirects, request_timeout_s=sc.request_timeout_s,
-                policy=sc.policy, api_key_env=sc.api_key_env, on_request=recorder,
+                policy=sc.policy, api_key_env=sc.api_key_env, on_request=_guarded(recorder, stopping, opts.record),
                 limiter=limiters.get("survey"), headers=headers, ssl_context=tls,
             )
+            if exporter is not None:  # what /metrics reads from now on
+                exporter.view.metrics, exporter.view.limits = lambda: engine.metrics, limiters.summary
+                exporter.view.in_flight = lambda: engine.started - engine.finished
             panel = None
             if sc.panel is not None:
                 panel = PanelSession(sc.panel, sc.panel.target or url, panel_key, panel_secret,
                                      limiters.get(sc.panel.limit) if sc.panel.limit else None)
-            engine.on_result = _fan_out(log, panel)
+            engine.on_result = _fan_out(log, panel, stopping)
             checkpoints = EngineCheckpoints(run_dir, sc, "embedded" if sc.target == "embedded" else sc.target,
                                             lambda: {"limits": limiters.summary(),
-                                                     **({"callbacks": panel.summary()} if panel else {})})
+                                                     **({"callbacks": panel.summary()} if panel else {})},
+                                            on_error=stopping.failed)
             metrics, panel_report, data_check = anyio.run(_drive, engine, sc, panel, url, log, check_data, ingestion,
                                                           stopping, checkpoints)
     finally:
         log.close()
+        if exporter is not None:
+            exporter.close()
         if recorder is not None:
-            recorder.close()
+            _guarded(recorder.close, stopping, opts.record)()  # type: ignore[misc]
     summary = build_summary(sc, metrics, target="embedded" if sc.target == "embedded" else sc.target,
                             duration_s=engine.elapsed_s, driver="engine", limits=limiters.summary(), panel=panel_report,
                             extra={**({"data_check": data_check} if data_check is not None else {}),
@@ -195,9 +220,19 @@ def _run(opts: RunOptions, out: Any, stopping: Stopping) -> int:
                             respondents=log.path)
     summary["run_dir"] = str(run_dir)
     mark_run(summary, stopping.report())
-    write_run_files(run_dir, summary, metrics.timeline_rows())
-    checkpoints.close()  # summary.json is written: the checkpoint has done its work
+    if stopping.write_failure is not None:  # a full disk stopped the run: no verdict either
+        summary["write_error"], summary["passed"] = stopping.write_failure, False
+    try:
+        write_run_files(run_dir, summary, metrics.timeline_rows())
+    except OSError as exc:
+        if (line := write_error(exc)) is None:
+            raise
+        stopping.failed(line, "the report is incomplete (the checkpoint is kept: loadtest report rebuilds it)")
+    else:
+        checkpoints.close()  # summary.json is written: the checkpoint has done its work
     print_summary(summary, out)
+    if stopping.write_failure is not None:
+        return EXIT_WRITE_FAILED
     return EXIT_INTERRUPTED if stopping.interrupted else 0 if summary["passed"] else 3
 
 
@@ -232,13 +267,39 @@ def _panel_credentials(sc: Scenario) -> tuple[str, str]:
     return key or DEFAULT_PANEL_API_KEY, secret or DEFAULT_PANEL_SECRET
 
 
-def _fan_out(log: RespondentLog, panel: PanelSession | None) -> Callable[[RespondentResult, dict[str, float]], None]:
+def _fan_out(log: RespondentLog, panel: PanelSession | None, stopping: Stopping
+             ) -> Callable[[RespondentResult, dict[str, float]], None]:
     def on_result(result: RespondentResult, timings: dict[str, float]) -> None:
-        log.write(result, timings)  # first: a respondent is on disk before anything else happens to it
+        try:
+            log.write(result, timings)  # first: a respondent is on disk before anything else happens to it
+        except OSError as exc:
+            if (line := write_error(exc)) is None:
+                raise
+            stopping.failed(line)  # a full disk: the run stops, with one line, not a traceback per respondent
+            return
         if panel is not None:
             panel.submit(result)
 
     return on_result
+
+
+def _guarded(recorder: Callable[..., None] | None, stopping: Stopping, path: Path | None = None
+             ) -> Callable[..., None] | None:
+    """The recorder (or one of its methods), with a full disk stopping the run instead of raising
+    into a respondent."""
+    if recorder is None:
+        return None
+
+    def record(*args: Any) -> None:
+        try:
+            recorder(*args)
+        except OSError as exc:
+            exc.filename = exc.filename or (str(path) if path else None)
+            if (line := write_error(exc)) is None:
+                raise
+            stopping.failed(line)
+
+    return record
 
 
 async def _drive(engine: EngineRun, sc: Scenario, panel: PanelSession | None, url: str, log: RespondentLog,
@@ -262,7 +323,12 @@ async def _drive(engine: EngineRun, sc: Scenario, panel: PanelSession | None, ur
             for scope in scopes:
                 scope.cancel()
 
-    stopping.attach(asyncio.get_running_loop(), on_signal)
+    def on_failure() -> None:  # a run file that cannot be written: nothing more can be recorded
+        stop.set()
+        for scope in scopes:
+            scope.cancel()
+
+    stopping.attach(asyncio.get_running_loop(), on_signal, on_failure)
     try:
         return await _stages(engine, sc, panel, url, log, check_data, ingestion, scopes[0], scopes[1], checkpoints)
     finally:

@@ -13,6 +13,9 @@ count to the loop (`call_soon_threadsafe`), where the run acts on it:
 
 A signal that comes before the loop is attached (the platform still starting) is replayed when
 it attaches, so the run starts no respondent at all.
+
+A run file that cannot be written (a full disk) stops the run the same way as a second signal,
+with one line naming the file (`failed`); the run then writes what still fits and exits 1.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ class Stopping:
     def __init__(self, err: TextIO = sys.stderr) -> None:
         self.signals: list[str] = []  # names, in the order received
         self.cancelled_in_flight: int | None = None  # respondents cancelled by a second signal
+        self.write_failure: str | None = None  # "<file>: No space left on device", once a run file failed
+        self._on_failure: Callable[[], None] | None = None
         self._err = err
         self._loop: asyncio.AbstractEventLoop | None = None
         self._hook: Callable[[int], None] | None = None
@@ -59,15 +64,27 @@ class Stopping:
         elif len(self.signals) == 1:
             self.say(f"{self.signals[0]}: stopping; the report is still written")
 
-    def attach(self, loop: asyncio.AbstractEventLoop, hook: Callable[[int], None]) -> None:
+    def attach(self, loop: asyncio.AbstractEventLoop, hook: Callable[[int], None],
+               on_failure: Callable[[], None] | None = None) -> None:
         """From now on `hook(count)` runs on `loop` for each signal; signals already received are
-        replayed to it."""
-        self._loop, self._hook = loop, hook
+        replayed to it. `on_failure` (on the loop's thread) stops everything in flight."""
+        self._loop, self._hook, self._on_failure = loop, hook, on_failure
         for count in range(1, len(self.signals) + 1):
             hook(count)
+        if self.write_failure is not None and on_failure is not None:  # a file failed before the loop ran
+            on_failure()
 
     def detach(self) -> None:
-        self._loop = self._hook = None
+        self._loop = self._hook = self._on_failure = None
+
+    def failed(self, line: str, then: str = "stopping the run; writing what still fits") -> None:
+        """A run file could not be written: say so once, and stop the run (on the loop's thread)."""
+        if self.write_failure is not None:
+            return
+        self.write_failure = line
+        self.say(f"loadtest run: {line}: {then}")
+        if self._on_failure is not None:
+            self._on_failure()
 
     def say(self, line: str) -> None:
         print(f"\n{line}", file=self._err, flush=True)

@@ -28,7 +28,7 @@ from loadtest.core.usage import BadInput
 from loadtest.local_defaults import DEFAULT_API_KEY, DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
 from loadtest.locust_driver.options import add_options
 from loadtest.platform.embedded import PlatformStartError, check_faults, embedded_platform
-from loadtest.results.run_files import run_transaction_prefix
+from loadtest.results.run_files import RunFilesError, check_output_paths, run_transaction_prefix
 from loadtest.scenario.file import Scenario, ScenarioError, load_scenario
 
 __all__ = ["LOCUSTFILE", "add_parser", "main", "run_locust"]
@@ -89,6 +89,15 @@ def _run(cmd: list[str], lifeline: int | None = None) -> int:
             signal.signal(sig, handler)
 
 
+def _option(args: list[str], name: str) -> str | None:
+    for i, a in enumerate(args):
+        if a.startswith(name + "="):
+            return a.split("=", 1)[1]
+        if a == name and i + 1 < len(args):
+            return args[i + 1]
+    return None
+
+
 def _host(args: list[str]) -> str | None:
     for i, a in enumerate(args):
         if a.startswith("--host="):
@@ -120,8 +129,12 @@ def run_locust(scenario: Path, rest: list[str], check_target: bool = True) -> in
     except (ScenarioError, PlatformStartError) as exc:
         raise BadInput(str(exc)) from None
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--scenario", str(scenario), *rest]
-    if "--worker" in rest:  # the master checked the target
+    if "--worker" in rest:  # the master checked the target, and a worker writes no run folder
         return _run(cmd)
+    try:  # where the run folder goes, before anything starts: one line and exit 2
+        check_output_paths(Path(_option(rest, "--reports") or "reports"))
+    except RunFilesError as exc:
+        raise BadInput(str(exc)) from None
     if _has_host(rest):
         host = _host(rest)
         if check_target and host:

@@ -29,6 +29,7 @@ from loadtest.core.usage import BadInput
 from loadtest.gc_tuning import settle_for_load
 from loadtest.local_defaults import DEFAULT_API_KEY, DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
 from loadtest.locust_driver.cluster import MSG_FINAL, MSG_FINISH, MSG_SHARES, shares
+from loadtest.locust_driver.live_metrics import serve_live_metrics
 from loadtest.locust_driver.options import add_options
 from loadtest.locust_driver.shape import ScenarioStages, configure_shape
 from loadtest.locust_driver.state import ProcessConfig, TestRun
@@ -36,6 +37,7 @@ from loadtest.locust_driver.stopping import Stopping
 from loadtest.locust_driver.user import RespondentUser
 from loadtest.locust_driver.web_tabs import install_tabs, survey_funnel
 from loadtest.results.interruption import EXIT_INTERRUPTED, verdict
+from loadtest.results.run_files import EXIT_WRITE_FAILED, RunFilesError, check_output_paths
 from loadtest.results.summary import print_errors
 from loadtest.scenario.file import Scenario, ScenarioError, load_scenario
 from loadtest.scenario.overrides import OverrideError, apply_overrides
@@ -128,10 +130,19 @@ def _init(environment: Any, **_: Any) -> None:
         panel_key=panel_key or DEFAULT_PANEL_API_KEY, panel_secret=panel_secret or DEFAULT_PANEL_SECRET,
         drain_s=opts.panel_drain,
     )
+    if role != "worker":  # where the run folders go, before any load: one line and exit 2
+        try:
+            check_output_paths(Path(opts.reports))
+        except RunFilesError as exc:
+            _fail(str(exc))
     _process["config"] = RespondentUser.config = cfg
     _process["stopping"] = stopping = Stopping(environment, _current)
     stopping.install()  # SIGINT and SIGTERM: one graceful path (stopping.py)
     _http_settings(sc)
+    try:  # /metrics for Prometheus, over the current test (a taken port: one line, exit 2)
+        _process["exporter"] = serve_live_metrics(opts, role, sc.name, _current)
+    except BadInput as exc:
+        _fail(str(exc))
     if environment.web_ui is not None:
         install_tabs(environment.web_ui, lambda: run.funnel() if (run := _current()) else [],
                      lambda: run.limit_rows() if (run := _current()) else [],
@@ -159,7 +170,14 @@ def _test_start(environment: Any, **_: Any) -> None:
         environment.process_exit_code = 2
         gevent.spawn(environment.runner.quit if environment.parsed_options.headless else environment.runner.stop)
         return
-    run = TestRun(cfg, sc)
+    try:
+        run = TestRun(cfg, sc)
+    except RunFilesError as exc:  # the reports folder was fine at start; the disk changed since
+        log.error("loadtest: %s; the test is stopped", exc)
+        environment.process_exit_code = 2
+        gevent.spawn(environment.runner.quit if environment.parsed_options.headless else environment.runner.stop)
+        return
+    run.on_write_failure = lambda line: _write_failed(environment, line)
     settle_for_load()  # freeze what is loaded, collect young objects in bigger batches (why: gc_tuning.py)
     _apply_master_data(run)  # shares (and panel surveys) that came before this start
     _process["run"] = RespondentUser.current = run
@@ -168,6 +186,13 @@ def _test_start(environment: Any, **_: Any) -> None:
     if cfg.role == "master":
         _send_shares(environment, run)
         gevent.spawn(_share_loop, environment, run)
+
+
+def _write_failed(environment: Any, line: str) -> None:
+    """A run file the disk refused (a full disk): one line, the test stops, what still fits is written, exit 1."""
+    print(f"loadtest: {line}: stopping the test; writing what still fits", file=sys.stderr, flush=True)
+    environment.process_exit_code = EXIT_WRITE_FAILED
+    gevent.spawn(environment.runner.quit if environment.parsed_options.headless else environment.runner.stop)
 
 
 # --- distributed: limits ---------------------------------------------------------------------------
@@ -290,7 +315,8 @@ def _test_stop(environment: Any, **_: Any) -> None:
           f"{verdict(summary)} -> {summary['run_dir']}", file=sys.stderr, flush=True)
     # Our thresholds decide, not Locust's "any failure is exit 1": a 429 the scenario tolerates
     # is a failed request in every figure, but not a failed run. A stopped run is neither.
-    environment.process_exit_code = EXIT_INTERRUPTED if summary["interrupted"] else 0 if summary["passed"] else 3
+    environment.process_exit_code = (EXIT_WRITE_FAILED if run.write_failure else EXIT_INTERRUPTED
+                                     if summary["interrupted"] else 0 if summary["passed"] else 3)
 
 
 def _locust_figures(entry: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import dataclasses
 import itertools
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,13 @@ from loadtest.report.render import write_run_files
 from loadtest.results.checkpoint import CHECKPOINT_S, Checkpointer
 from loadtest.results.interruption import mark_run
 from loadtest.results.metrics import Metrics
-from loadtest.results.run_files import RespondentLog, new_run_dir, respondent_line, run_transaction_prefix
+from loadtest.results.run_files import (
+    RespondentLog,
+    new_run_dir,
+    respondent_line,
+    run_transaction_prefix,
+    write_error,
+)
 from loadtest.results.summary import build_summary
 from loadtest.scenario.file import Scenario
 
@@ -93,6 +99,8 @@ class TestRun:
         self.final_sent = False  # worker: its final report went out
         self.interruption: dict[str, Any] | None = None  # how a signal stopped this test (stopping.py)
         self.cancelled = gevent.event.Event()  # a second signal: stop waiting for anything in flight
+        self.write_failure: str | None = None  # "<file>: No space left on device"
+        self.on_write_failure: Callable[[str], None] | None = None
         # The open model's stages: idle users claim arrivals from this schedule (shape_plan.py).
         self.arrivals: ArrivalSlots | None = None
         if sc.load.stages and sc.load.kind == "open":
@@ -146,7 +154,13 @@ class TestRun:
     def finished(self, result: RespondentResult, timings: dict[str, float]) -> None:
         self.metrics.respondent(result, timings)
         if self.log is not None:
-            self.log.write(result, timings)  # first: a respondent is on disk before anything else happens
+            try:
+                self.log.write(result, timings)  # first: a respondent is on disk before anything else happens
+            except OSError as exc:
+                if (line := write_error(exc)) is None:
+                    raise
+                self.write_failed(line)
+                return
         else:
             self.lines.append(respondent_line(result, timings))
         if self.panel is not None:
@@ -182,6 +196,13 @@ class TestRun:
     def cancel(self) -> None:
         self.cancelled.set()
 
+    def write_failed(self, line: str) -> None:
+        """A run file the disk refused: one line, and the test stops (the locustfile's `on_write_failure`)."""
+        if self.write_failure is None:
+            self.write_failure = line
+            if self.on_write_failure is not None:
+                self.on_write_failure(line)
+
     def checkpoint(self) -> None:
         """The figures so far into checkpoint.json (results/checkpoint.py), for a process killed
         outright; the export's zlib runs on a real thread of gevent's pool, off the hub."""
@@ -191,7 +212,20 @@ class TestRun:
         extra = {"elapsed_s": round(time.monotonic() - self.t0, 3), "started": sum(self.started_total.values()),
                  "finished": self.metrics.respondents, "limits": self.limits(),
                  **({"callbacks": self.callbacks()} if self.panel is not None else {})}
-        gevent.get_hub().threadpool.apply(self.checkpoints.write, (snap, open_seconds, extra))
+        writer = self.checkpoints
+
+        def write() -> OSError | None:  # returned, not raised: gevent's pool prints what a thread raises
+            try:
+                writer.write(snap, open_seconds, extra)
+            except OSError as exc:
+                return exc
+            return None
+
+        failure = gevent.get_hub().threadpool.apply(write)
+        if failure is not None:
+            if (line := write_error(failure)) is None:
+                raise failure
+            self.write_failed(line)
 
     def start_checkpoints(self) -> None:
         def every() -> None:
@@ -272,9 +306,17 @@ class TestRun:
                                                     "started": sum(self.started_total.values()), **(extra or {})},
                                 respondents=self.log.path, planned=bool(self.scenario.load.stages))
         mark_run(summary, self.interruption)
-        write_run_files(self.run_dir, summary, self.metrics.timeline_rows())
-        if self.checkpoints is not None:
-            self.checkpoints.close()  # summary.json is written: the checkpoint has done its work
+        if self.write_failure is not None:  # a full disk stopped the test: no verdict either
+            summary["write_error"], summary["passed"] = self.write_failure, False
+        try:
+            write_run_files(self.run_dir, summary, self.metrics.timeline_rows())
+        except OSError as exc:
+            if (line := write_error(exc)) is None:
+                raise
+            self.write_failed(line)
+        else:
+            if self.checkpoints is not None:
+                self.checkpoints.close()  # summary.json is written: the checkpoint has done its work
         self.log.close()
         return summary
 

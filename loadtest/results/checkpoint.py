@@ -78,7 +78,12 @@ class Checkpointer:
         doc = {"version": VERSION, "written_at": round(time.time(), 3), **self.meta, **extra,
                "metrics": data, "timeline_open": open_seconds}
         tmp = self.run_dir / (CHECKPOINT + ".tmp")
-        tmp.write_bytes(orjson.dumps(doc, default=_bytes_as_text))
+        try:
+            tmp.write_bytes(orjson.dumps(doc, default=_bytes_as_text))
+        except OSError as exc:  # a full disk: the last whole checkpoint stays, and no half one beside it
+            tmp.unlink(missing_ok=True)
+            exc.filename = exc.filename or str(self.run_dir / CHECKPOINT)
+            raise
         os.replace(tmp, self.run_dir / CHECKPOINT)
         self.writes += 1
         return True
@@ -102,7 +107,11 @@ class Checkpointer:
         if lines:
             if self._timeline is None:
                 self._timeline = (self.run_dir / CHECKPOINT_TIMELINE).open("ab", buffering=0)
-            self._timeline.write(b"".join(lines))  # one write of whole lines
+            try:
+                self._timeline.write(b"".join(lines))  # one write of whole lines (a torn one is skipped on read)
+            except OSError as exc:
+                exc.filename = exc.filename or str(self.run_dir / CHECKPOINT_TIMELINE)
+                raise
             self._written_up_to = settled
         return open_seconds
 

@@ -10,8 +10,10 @@ still cut the one write in flight: `read_respondents` skips a torn last line and
 from __future__ import annotations
 
 import datetime
+import errno
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,8 +21,54 @@ import orjson
 
 from loadtest.core.flow import RespondentResult
 
-__all__ = ["RespondentLog", "new_run_dir", "read_respondents", "respondent_line", "run_transaction_prefix",
-           "write_summary"]
+__all__ = ["EXIT_WRITE_FAILED", "RespondentLog", "RunFilesError", "check_output_paths", "new_run_dir",
+           "read_respondents", "respondent_line", "run_transaction_prefix", "write_error", "write_summary"]
+
+
+class RunFilesError(Exception):
+    """A reports folder or recording path that cannot be written; str() is one line naming it."""
+
+
+def _probe_dir(path: Path, what: str) -> None:
+    """`path`, or the nearest folder above it that exists, takes a new file (tried, then removed:
+    permissions alone do not say it for root, nor for a read-only mount)."""
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise RunFilesError(f"{what}: {path}: expected a folder ({probe} is a file)")
+    try:
+        fd, name = tempfile.mkstemp(prefix=".loadtest-probe-", dir=probe)
+    except OSError as exc:
+        raise RunFilesError(f"{what}: {path}: expected a folder loadtest can write in ({probe}: "
+                            f"{exc.strerror})") from None
+    os.close(fd)
+    os.unlink(name)
+
+
+def check_output_paths(reports: Path, record: Path | None = None, reports_option: str = "--reports") -> None:
+    """Before any load: the run folder can be made under `reports`, and `record` written.
+    RunFilesError (one line) if not; nothing is left behind either way."""
+    _probe_dir(reports, reports_option)
+    if record is not None:
+        if record.is_dir():
+            raise RunFilesError(f"--record: {record}: expected a file to write (it is a folder)")
+        if record.exists() and not os.access(record, os.W_OK):
+            raise RunFilesError(f"--record: {record}: expected a file loadtest can write (permission denied)")
+        _probe_dir(record.parent, "--record")
+
+
+EXIT_WRITE_FAILED = 1  # a run stopped by a file it could not write exits as a crash does (cli's EXIT_CRASH)
+
+# Errors of the disk rather than of the run: it stops with one line naming the file, not a traceback.
+DISK_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO})
+
+
+def write_error(exc: BaseException) -> str | None:
+    """One line for an OSError the disk raised ("…: No space left on device"); None for others."""
+    if not isinstance(exc, OSError) or exc.errno not in DISK_ERRORS:
+        return None
+    return f"{exc.filename or 'a run file'}: {exc.strerror or os.strerror(exc.errno or 0)}"
 
 
 def new_run_dir(reports: Path, name: str, seed: int) -> Path:
@@ -33,7 +81,9 @@ def new_run_dir(reports: Path, name: str, seed: int) -> Path:
             return path
         except FileExistsError:
             continue
-    raise RuntimeError(f"cannot make a run directory under {reports}")
+        except OSError as exc:  # checked before (check_output_paths), but the disk may have changed since
+            raise RunFilesError(f"--reports: {reports}: cannot make the run folder ({exc.strerror})") from None
+    raise RunFilesError(f"--reports: {reports}: cannot make a run folder (1,000 of today's names are taken)")
 
 
 def run_transaction_prefix(seed: int, configured: str | None) -> str:
@@ -67,9 +117,10 @@ class RespondentLog:
         try:
             while done < len(data):  # a regular file takes it in one write unless the disk is full
                 done += self._file.write(view[done:]) or 0
-        except OSError:
+        except OSError as exc:
             if done:
                 os.ftruncate(self._file.fileno(), self._end)  # no half line left behind
+            exc.filename = exc.filename or str(self.path)
             raise
         self._end += len(data)
 
@@ -95,5 +146,10 @@ def read_respondents(path: Path) -> tuple[list[dict[str, Any]], int]:
 
 def write_summary(path: Path, summary: dict[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    try:
+        tmp.write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    except OSError as exc:  # a full disk: no half file left, and the error names the file meant
+        tmp.unlink(missing_ok=True)
+        exc.filename = exc.filename or str(path)
+        raise
     tmp.replace(path)
