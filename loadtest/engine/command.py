@@ -38,6 +38,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     run.add_argument("--reports", type=Path, default=Path("reports"), metavar="DIR", help="where run folders go")
     run.add_argument("--no-preflight", action="store_false", dest="preflight",
                      help="skip the take (and DIY API call) that checks the target before any load")
+    run.add_argument("--prometheus-port", type=int, default=None, metavar="N",
+                     help="serve live metrics for Prometheus at http://HOST:N/metrics while the run goes")
+    run.add_argument("--prometheus-host", default="127.0.0.1", metavar="HOST",
+                     help="the address /metrics binds (default 127.0.0.1; 0.0.0.0 for a Prometheus elsewhere)")
     run.set_defaults(handler=main)
 
 
@@ -46,6 +50,7 @@ def main(args: argparse.Namespace) -> int:
 
     return run(RunOptions(scenario=args.scenario, target=args.target, respondents=args.respondents,
                           duration_s=args.duration_s, seed=args.seed, record=args.record, reports=args.reports,
-                          concurrency=args.concurrency, arrival_rate=args.arrival_rate, preflight=args.preflight))
+                          concurrency=args.concurrency, arrival_rate=args.arrival_rate, preflight=args.preflight,
+                          prometheus_port=args.prometheus_port, prometheus_host=args.prometheus_host))
 
 

@@ -32,6 +32,11 @@ def option_specs(sc: Scenario | None) -> list[Spec]:
                                  "(0 removes one)"}, True),
         (("--survey-id",), {"default": str(sc.survey_id) if sc else "",
                             "help": "the survey personas without a survey of their own take"}, True),
+        (("--prometheus-port",), {"type": int, "default": None,
+                                  "help": "serve live metrics for Prometheus at http://HOST:N/metrics (on a master: "
+                                          "the whole cluster's)"}, False),
+        (("--prometheus-host",), {"default": "127.0.0.1",
+                                  "help": "the address /metrics binds (default 127.0.0.1)"}, False),
         (("--panel-drain",), {"type": float, "default": 60.0,
                               "help": "seconds the completion callbacks still queued at the stop may take "
                                       "(default: 60)"}, False),
