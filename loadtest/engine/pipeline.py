@@ -44,7 +44,6 @@ from loadtest.report.render import write_run_files
 from loadtest.results.interruption import EXIT_INTERRUPTED, mark_run
 from loadtest.results.metrics import Metrics
 from loadtest.results.prometheus import LiveView, start_exporter
-from loadtest.results.prometheus import LiveView, start_exporter
 from loadtest.results.recording import Recorder
 from loadtest.results.run_files import (
     EXIT_WRITE_FAILED,
@@ -74,8 +73,6 @@ class RunOptions:
     concurrency: int | None = None  # closed model: respondents in flight at once
     arrival_rate: float | None = None  # open model: respondents starting per second
     preflight: bool = True  # one take (and one DIY call) before any load; off: --no-preflight
-    prometheus_port: int | None = None  # serve /metrics there while the run goes (results/prometheus.py)
-    prometheus_host: str = "127.0.0.1"
     prometheus_port: int | None = None  # serve /metrics there while the run goes (results/prometheus.py)
     prometheus_host: str = "127.0.0.1"
 
@@ -168,9 +165,6 @@ def _run(opts: RunOptions, out: Any, stopping: Stopping) -> int:
     # Before any load: a port already taken is one line and exit 2.
     exporter = start_exporter(opts.prometheus_port, opts.prometheus_host,
                               LiveView(labels={"scenario": sc.name, "driver": "engine"}))
-    # Before any load: a port already taken is one line and exit 2.
-    exporter = start_exporter(opts.prometheus_port, opts.prometheus_host,
-                              LiveView(labels={"scenario": sc.name, "driver": "engine"}))
     try:  # where the run's files go, before any load: one line and exit 2, and no empty run folder left
         check_output_paths(opts.reports, opts.record)
         warm_up({lang for survey in sc.surveys for lang in survey.languages})
@@ -201,9 +195,6 @@ def _run(opts: RunOptions, out: Any, stopping: Stopping) -> int:
             if exporter is not None:  # what /metrics reads from now on
                 exporter.view.metrics, exporter.view.limits = lambda: engine.metrics, limiters.summary
                 exporter.view.in_flight = lambda: engine.started - engine.finished
-            if exporter is not None:  # what /metrics reads from now on
-                exporter.view.metrics, exporter.view.limits = lambda: engine.metrics, limiters.summary
-                exporter.view.in_flight = lambda: engine.started - engine.finished
             panel = None
             if sc.panel is not None:
                 panel = PanelSession(sc.panel, sc.panel.target or url, panel_key, panel_secret,
@@ -217,8 +208,6 @@ def _run(opts: RunOptions, out: Any, stopping: Stopping) -> int:
                                                           stopping, checkpoints)
     finally:
         log.close()
-        if exporter is not None:
-            exporter.close()
         if exporter is not None:
             exporter.close()
         if recorder is not None:

@@ -30,7 +30,6 @@ from loadtest.gc_tuning import settle_for_load
 from loadtest.local_defaults import DEFAULT_API_KEY, DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
 from loadtest.locust_driver.cluster import MSG_FINAL, MSG_FINISH, MSG_SHARES, shares
 from loadtest.locust_driver.live_metrics import serve_live_metrics
-from loadtest.locust_driver.live_metrics import serve_live_metrics
 from loadtest.locust_driver.options import add_options
 from loadtest.locust_driver.shape import ScenarioStages, configure_shape
 from loadtest.locust_driver.state import ProcessConfig, TestRun
@@ -140,10 +139,6 @@ def _init(environment: Any, **_: Any) -> None:
     _process["stopping"] = stopping = Stopping(environment, _current)
     stopping.install()  # SIGINT and SIGTERM: one graceful path (stopping.py)
     _http_settings(sc)
-    try:  # /metrics for Prometheus, over the current test (a taken port: one line, exit 2)
-        _process["exporter"] = serve_live_metrics(opts, role, sc.name, _current)
-    except BadInput as exc:
-        _fail(str(exc))
     try:  # /metrics for Prometheus, over the current test (a taken port: one line, exit 2)
         _process["exporter"] = serve_live_metrics(opts, role, sc.name, _current)
     except BadInput as exc:
