@@ -20,7 +20,8 @@ Think time is data on the move (seconds to wait before sending it); the driver h
 What cannot be got wrong quietly: a status name in @rule is checked when the class is defined
 (a typo fails at load, with the file, the method and the closest status); a method that
 overrides a rule without @rule is refused; a precondition may name a method of the persona
-(`when="going_back"`), which mypy then checks against the persona's own class; parameters are
+(`when="going_back"`): an ordinary method, so mypy checks its body against the persona's own
+class, and a name that is no method is refused when the class is defined; parameters are
 declared (`parameters = {"max_pages": Param(int, 3, "...")}`) so a scenario's misspelt one is an
 error. A persona keeps its own memory in plain attributes: the flow snapshots them before each
 move and puts them back when the move's reply was lost and it never landed, so no script has
@@ -161,7 +162,8 @@ _NOT_MEMORY = frozenset({"r", "rng", "params", "checks", "extensions", "statuses
 def rule(status: str | Iterable[str] | None = None,
          when: str | Callable[[Any, PageReply], bool] | None = None) -> Callable[[RuleMethod[P]], RuleMethod[P]]:
     """Mark a method as a rule: it applies when the reply has `status` (one or several) and `when`
-    holds. `when` names a method of the persona (typed against its class) or is a callable."""
+    holds. `when` names a method of the persona (type-checked like any method; the name is
+    checked when the class is defined) or is a callable."""
     statuses = frozenset({status} if isinstance(status, str) else status) if status is not None else None
 
     def mark(fn: RuleMethod[P]) -> RuleMethod[P]:

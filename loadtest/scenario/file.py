@@ -255,8 +255,13 @@ def _personas(top: TomlReader, folder: Path | None, survey_id: int, ids: list[in
                 raise e.fail("expects", "a non-empty array of outcome names")
             params["expects"] = expects
         for required in cls.requires:
-            if not params.get(required):
-                raise e.fail(required, f"a value: persona {script!r} needs it")
+            # Its own answers: the scenario-wide [answers] steer every persona alike, so they cannot
+            # be what makes a screenout screen out or a quota chaser chase its cell.
+            given = e.data.get("answers") if required == "answers" else params.get(required)
+            if not given:
+                raise e.fail(required, f"a value: persona {script!r} needs it"
+                             + (" in its own table (the scenario's [answers] pin every persona alike)"
+                                if required == "answers" else ""))
         sid = e.int("survey", survey_id, minimum=1)
         if ids and sid not in ids:
             raise e.fail("survey", f"one of the scenario's survey ids {ids} (got {sid})")
