@@ -33,6 +33,7 @@ from loadtest.platform.forsta.respondent_data import (
     RespondentData,
     Stream,
 )
+from loadtest.platform.home_page import home_page
 from loadtest.platform.questionpro.respondent_api import API, RespondentApi
 from loadtest.platform.questionpro.responses_api import ResponsesApi
 from loadtest.platform.storage import Store
@@ -116,6 +117,9 @@ class Platform:
                 status, out_headers, payload = self.panel.handle(method, path, query, dict(headers), body)
                 self.requests[(endpoint, status, "")] += 1
                 return status, out_headers, payload
+            if path == "/" and method == "GET":  # a page for client developers (home_page.py)
+                self.requests[("home", 200, "")] += 1
+                return 200, [("content-type", "text/html; charset=utf-8")], home_page(self, headers.get("host", ""))
             endpoint = path
             if path.startswith("/__admin/") and not self._admin_allowed(headers):
                 self.requests[("admin", 401, "")] += 1

@@ -19,6 +19,7 @@ EXAMPLES = """examples:
   loadtest mock                                   the example surveys installed with loadtest, on :8080
   loadtest mock --survey x/surveys/starter.toml --port 0
   loadtest mock --faults faults.toml --db platform.db
+  loadtest mock --log                             every request on stderr; open the printed URL for a curl walk
 """
 
 
@@ -45,6 +46,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     mock.add_argument("--body-timeout", type=float, default=10.0, metavar="S",
                       help="seconds a request body may take to arrive whole; then 408 and the connection "
                            "is dropped (default 10)")
+    mock.add_argument("--log", action="store_true",
+                      help="one line per request on stderr: method, path, status, ms, survey token abbreviated")
     mock.add_argument("--exit-with-parent-fd", type=int, default=None, metavar="FD", help=argparse.SUPPRESS)
     mock.set_defaults(handler=main)
 
@@ -90,6 +93,10 @@ def main(args: argparse.Namespace) -> int:
                                                        body_timeout_s=args.body_timeout))
     if args.faults is not None:
         platform.faults = _fault_plan(args.faults)
+    if args.log:
+        from loadtest.platform.request_log import log_requests
+
+        log_requests(platform, sys.stderr)
     key_source = f"${args.api_key_env}" if os.environ.get(args.api_key_env) else "the local default key"
     key_source += "; data token from " + (
         f"${args.data_token_env}" if os.environ.get(args.data_token_env) else "the local default token")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from loadtest.platform.openapi_data import DATA_SECURITY, data_paths, data_schemas
+from loadtest.platform.openapi_extra import ADMIN_SECURITY, extra_paths
 
 __all__ = ["PAGE_STATUSES", "openapi_document"]
 
@@ -210,6 +211,7 @@ def openapi_document(survey_ids: list[int]) -> dict[str, Any]:
             "/openapi.json": {"get": {"summary": "this document", "responses": admin_json}},
             **_panel_paths(),
             **data_paths(),
+            **extra_paths(base),  # the responses API, the fault plan, drop-answer and the home page
         },
         "components": {
             "securitySchemes": {
@@ -217,6 +219,8 @@ def openapi_document(survey_ids: list[int]) -> dict[str, Any]:
                 "panelKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key",
                              "description": "base64 of the panel API key (or the key itself in the api_key query)"},
                 **DATA_SECURITY,
+                **ADMIN_SECURITY,
+                "apiKeyQuery": {"type": "apiKey", "in": "query", "name": "apiKey"},  # the responses API's other way
             },
             "schemas": {"ErrorEnvelope": _ERROR, "PageResponse": _PAGE, "NoPrevious": _NO_PREVIOUS,
                         "PanelErrors": _PANEL_ERRORS, "PanelData": _PANEL_DATA, **data_schemas()},
