@@ -27,6 +27,7 @@ from loadtest.control.preflight import Credentials, PreflightError, preflight
 from loadtest.core.usage import BadInput
 from loadtest.local_defaults import DEFAULT_API_KEY, DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
 from loadtest.locust_driver.options import add_options
+from loadtest.locust_driver.ui_defaults import scenario_defaults
 from loadtest.platform.embedded import PlatformStartError, check_faults, embedded_platform
 from loadtest.results.run_files import RunFilesError, check_output_paths, run_transaction_prefix
 from loadtest.scenario.file import Scenario, ScenarioError, load_scenario
@@ -128,7 +129,10 @@ def run_locust(scenario: Path, rest: list[str], check_target: bool = True) -> in
             check_faults(sc.path)
     except (ScenarioError, PlatformStartError) as exc:
         raise BadInput(str(exc)) from None
-    cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--scenario", str(scenario), *rest]
+    # The scenario's users and spawn rate (and a loopback-only web UI over our own platform) unless given.
+    embedded = sc.target == "embedded" and not _has_host(rest)
+    cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--scenario", str(scenario), *rest,
+           *scenario_defaults(sc, rest, embedded)]
     if "--worker" in rest:  # the master checked the target, and a worker writes no run folder
         return _run(cmd)
     try:  # where the run folder goes, before anything starts: one line and exit 2
