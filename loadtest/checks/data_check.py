@@ -18,7 +18,10 @@ Rules:
   off by the end of the run (`incomplete`) or gave up while a lost request's fate was unknown
   (core/flow.py recoveries): then it is `unconfirmed`, counted but not a problem (the request
   did land; the client just never heard). Records of other transactions
-  are not this run's and are left alone.
+  are not this run's and are left alone, except that with `run_prefix` (the prefix every
+  transaction id of the run starts with) a complete record of the run that no respondent line
+  has is `unaccounted`: listed, not a problem here (a Locust worker lost with its last
+  respondents leaves them; the run fails for the lost worker unless the scenario allows it).
 * The record's answer variables equal the respondent's submitted answers, compared after
   normalising both sides as the platform's page validation stores a form: a blank value (None,
   "", only whitespace, an empty list) is no answer, so it is dropped; the text of an "other"
@@ -90,6 +93,7 @@ def check_data(
     respondents: Iterable[Mapping[str, Any]],
     records: Iterable[tuple[int, Mapping[str, Any]]],
     other_ids: Collection[str] = (),
+    run_prefix: str | None = None,
 ) -> dict[str, Any]:
     """The `data_check` section of summary.json (see the module docstring)."""
     run_keys: set[tuple[int, str]] = set()
@@ -138,11 +142,14 @@ def check_data(
             unconfirmed += len(recs)  # its last request did land and completed it: not extra
         elif key in run_keys and key not in completed:
             extra.extend(_extra(key, rec) for rec in recs)
+    unaccounted = [_extra(key, rec) for key, recs in sorted(stored.items())
+                   if run_prefix and key not in run_keys and key[1].startswith(run_prefix + "-") for rec in recs]
     return {
         "passed": not (missing or extra or mismatched),
         "respondents_checked": checked,
         "records_read": records_read,
         "unconfirmed": unconfirmed,
+        **({"unaccounted": len(unaccounted), "unaccounted_records": unaccounted[:MAX_LISTED]} if run_prefix else {}),
         "problems": {"missing": len(missing), "extra": len(extra), "mismatched": mismatched},
         "mismatches": mismatches[:MAX_LISTED],
         "missing_respondents": missing[:MAX_LISTED],

@@ -2,7 +2,10 @@
 
 Every respondent with a transaction whose outcome the panel is told about must have exactly one
 recorded result, with the right code; respondents the panel is not told about (abandoned,
-opted out...) must have none. Problems: missing, duplicated, wrong_code, unexpected.
+opted out...) must have none. Problems: missing, duplicated, wrong_code, unexpected. With
+`run_prefix` (the prefix of every transaction id of the run), a result the panel recorded for a
+transaction of the run that no respondent line has is `unaccounted`: listed, not a problem here
+(a lost Locust worker's last respondents; the run fails for the lost worker unless allowed).
 """
 
 from __future__ import annotations
@@ -15,15 +18,18 @@ from loadtest.core.panel import panel_result
 __all__ = ["reconcile"]
 
 
-def reconcile(respondents: Iterable[dict[str, Any]], transactions: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def reconcile(respondents: Iterable[dict[str, Any]], transactions: Iterable[dict[str, Any]],
+              run_prefix: str | None = None) -> dict[str, Any]:
     recorded = {t["id"]: t for t in transactions}
     mismatches: list[dict[str, Any]] = []
     checked = 0
+    seen: set[str] = set()
     for r in respondents:
         txn = r.get("transaction_id")
         if not txn:
             continue
         checked += 1
+        seen.add(txn)
         expected = panel_result(r.get("outcome"), r.get("statuses") or [], r.get("details") or {})
         t = recorded.get(txn)
         got = t.get("result") if t else None
@@ -42,5 +48,8 @@ def reconcile(respondents: Iterable[dict[str, Any]], transactions: Iterable[dict
     counts: dict[str, int] = {}
     for m in mismatches:
         counts[m["problem"]] = counts.get(m["problem"], 0) + 1
+    unaccounted = sorted(txn for txn, t in recorded.items() if run_prefix and txn not in seen
+                         and txn.startswith(run_prefix + "-") and t.get("result") is not None)
     return {"respondents_checked": checked, "transactions_listed": len(recorded), "problems": counts,
-            "mismatches": mismatches, "passed": not mismatches}
+            "mismatches": mismatches, "passed": not mismatches, "unaccounted": len(unaccounted),
+            "unaccounted_transactions": unaccounted[:50]}

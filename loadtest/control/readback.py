@@ -61,6 +61,6 @@ async def read_back(sc: Scenario, survey_target: str, respondents_file: Path) ->
             error = str(exc)
             await anyio.sleep(0.2 * 2 ** attempt)
             continue
-        return check_data(lines, records)
+        return check_data(lines, records, run_prefix=sc.transaction_prefix)
     return {"passed": False, "error": error, "respondents_checked": 0, "records_read": 0,
             "problems": {"unreadable": 1}, "mismatches": []}

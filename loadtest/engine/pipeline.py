@@ -376,7 +376,7 @@ async def _stages(engine: EngineRun, sc: Scenario, panel: PanelSession | None, u
         with checks:  # a second signal skips them: the report now, with what there is
             if panel is not None:
                 log.flush()
-                reconciliation = await panel.reconcile(log.path)
+                reconciliation = await panel.reconcile(log.path, sc.transaction_prefix)
                 report = {"callbacks": panel.summary(), "reconciliation": reconciliation}
             if check_data:
                 log.flush()

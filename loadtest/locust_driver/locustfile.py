@@ -200,20 +200,32 @@ def _live_workers(runner: MasterRunner) -> list[str]:
     return sorted(c.id for c in runner.clients.all if c.state != STATE_MISSING)
 
 
-def _leaving(run: TestRun, live: list[str]) -> list[str]:
-    """Workers that left (quit, went missing) without their final report: one may still be
-    draining its callbacks at its old share, so that share stays reserved until its final
-    report comes, or for as long as a drain may take."""
+def _leaving(run: TestRun, live: list[str], runner: Any) -> list[str]:
+    """Workers that quit without their final report: one may still be draining its callbacks at
+    its old share, so that share stays reserved until its final report comes, or for as long as a
+    drain may take. A worker whose heartbeat stopped (Locust marks it missing after a few silent
+    seconds) is lost, not leaving: it sends nothing more, so its share is freed at once and it is
+    never reserved again, even once Locust forgets it."""
     now = time.monotonic()
+    for worker in _missing(runner) - run.finals:
+        if worker not in run.lost_workers:
+            log.error("loadtest: worker %s lost (no heartbeat); its limit share goes to the others", worker)
+        run.lost_workers.add(worker)
+    run.lost_workers -= set(live)  # a heartbeat came back after all
     for worker in run.workers_seen - set(live) - run.finals:
         run.departed.setdefault(worker, now)
     return sorted(w for w, left in run.departed.items()
-                  if w not in run.finals and w not in live and now - left < run.cfg.drain_s + FINAL_GRACE_S)
+                  if w not in run.finals and w not in live and w not in run.lost_workers
+                  and now - left < run.cfg.drain_s + FINAL_GRACE_S)
+
+
+def _missing(runner: Any) -> set[str]:
+    return {c.id for c in runner.clients.all if c.state == STATE_MISSING}
 
 
 def _send_shares(environment: Any, run: TestRun) -> tuple[list[str], list[str]]:
     workers = _live_workers(environment.runner)
-    leaving = _leaving(run, workers)
+    leaving = _leaving(run, workers, environment.runner)
     mine = shares(run.scenario.limits, len(workers) + len(leaving))
     # With the shares go the panel surveys the master set up: a worker asks the panel about a
     # callback whose reply was lost before sending it again (engine/panel_session.py `recorded`).
@@ -229,11 +241,11 @@ def _send_shares(environment: Any, run: TestRun) -> tuple[list[str], list[str]]:
 
 def _share_loop(environment: Any, run: TestRun) -> None:
     """Recompute the shares whenever a worker joins, leaves or has finished leaving."""
-    known = (_live_workers(environment.runner), _leaving(run, _live_workers(environment.runner)))
+    known = (_live_workers(environment.runner), _leaving(run, _live_workers(environment.runner), environment.runner))
     while run.active:
         gevent.sleep(SHARE_CHECK_S)
         live = _live_workers(environment.runner)
-        if (live, _leaving(run, live)) != known:
+        if (live, _leaving(run, live, environment.runner)) != known:
             known = _send_shares(environment, run)
 
 
@@ -344,7 +356,12 @@ def _collect_finals(environment: Any, run: TestRun) -> dict[str, Any]:
         while waiting() and not run.cancelled.is_set():  # a second signal stops the wait
             gevent.sleep(0.05)
     lost = sorted(expected - run.finals)
+    # Respondents a lost worker said it started and never reported finished: they walked the
+    # target (their sessions, completes and callbacks may be there) but are in no figure here.
+    with_lost = sum(max(0, run.received.get(w, {}).get("started", 0) - run.received.get(w, {}).get("respondents", 0))
+                    for w in lost)
     if lost:
-        log.error("loadtest: no final report from %s: their last respondents are missing from the run", lost)
+        log.error("loadtest: no final report from %s: %d respondents they started are missing from the run", lost,
+                  with_lost)
     return {"count": len(expected), "final_reports": len(run.finals & expected), "lost": lost,
-            "received": {w: run.received[w] for w in sorted(run.received)}}
+            "lost_with_worker": with_lost, "received": {w: run.received[w] for w in sorted(run.received)}}

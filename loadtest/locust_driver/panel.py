@@ -71,8 +71,8 @@ class LocustPanel:
     def close(self) -> None:
         run_to_completion(self.session.__aexit__(None, None, None))
 
-    def reconcile(self, respondents_file: Any) -> dict[str, Any] | None:
-        return run_to_completion(self.session.reconcile(respondents_file))
+    def reconcile(self, respondents_file: Any, run_prefix: str | None = None) -> dict[str, Any] | None:
+        return run_to_completion(self.session.reconcile(respondents_file, run_prefix))
 
     def export(self) -> dict[str, Any]:
         """This process's callback figures so far (cumulative), in summary.json's `callbacks` shape."""

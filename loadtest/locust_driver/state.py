@@ -93,6 +93,7 @@ class TestRun:
         self.finals: set[str] = set()  # master: workers whose final report arrived
         self.workers_seen: set[str] = set()  # master: workers given a share during this test
         self.departed: dict[str, float] = {}  # master: when a worker that left was first missed
+        self.lost_workers: set[str] = set()  # master: workers whose heartbeat stopped (locustfile._leaving)
         self.received: dict[str, dict[str, int]] = {}  # master: respondents and requests per worker
         self.shipped = {"respondents": 0, "requests": 0}  # worker: what it reported in all
         self.active = True  # until the stop
@@ -180,8 +181,9 @@ class TestRun:
 
     def absorb(self, worker: str, report: dict[str, Any]) -> None:
         self.metrics.absorb(report["metrics"], int(self.t0_wall))
-        mine = self.received.setdefault(worker, {"respondents": 0, "requests": 0})
+        mine = self.received.setdefault(worker, {"respondents": 0, "requests": 0, "started": 0})
         mine["respondents"] += report["metrics"]["respondents"]
+        mine["started"] = mine.get("started", 0) + sum(report["started"].values())
         mine["requests"] += sum(s["count"] for s in report["metrics"]["steps"].values())
         if report["lines"] and self.log is not None:
             self.log.write_lines(report["lines"])
@@ -294,7 +296,8 @@ class TestRun:
         checks = not self.cancelled.is_set()  # after a second signal: the report now, with what there is
         if self.panel is not None:
             panel = {"callbacks": self.callbacks(),
-                     "reconciliation": self.panel.reconcile(self.log.path) if checks else None}
+                     "reconciliation": self.panel.reconcile(self.log.path, self.scenario.transaction_prefix)
+                     if checks else None}
             self.panel.close()
         if self.check_data and checks:
             # The read-back is the engine's async client: an asyncio loop inside this greenlet
@@ -305,6 +308,7 @@ class TestRun:
                                 panel=panel, extra={"locust_stats": locust_stats, "run_dir": str(self.run_dir),
                                                     "started": sum(self.started_total.values()), **(extra or {})},
                                 respondents=self.log.path, planned=bool(self.scenario.load.stages))
+        _lost_workers_threshold(summary, bool(getattr(self.scenario.load, "allow_lost_workers", False)))
         mark_run(summary, self.interruption)
         if self.write_failure is not None:  # a full disk stopped the test: no verdict either
             summary["write_error"], summary["passed"] = self.write_failure, False
@@ -319,6 +323,19 @@ class TestRun:
                 self.checkpoints.close()  # summary.json is written: the checkpoint has done its work
         self.log.close()
         return summary
+
+
+def _lost_workers_threshold(summary: dict[str, Any], allowed: bool) -> None:
+    """A master's run fails when a worker was lost (its respondents are missing from every figure)
+    unless the scenario's `[load] allow_lost_workers = true` accepts that."""
+    workers = summary.get("workers")
+    if workers is None:
+        return
+    lost = len(workers["lost"])
+    summary["lost_with_worker"] = workers.get("lost_with_worker", 0)
+    summary["thresholds"].append({"name": "lost_workers", "limit": "any (allow_lost_workers)" if allowed else 0,
+                                  "value": lost, "passed": allowed or lost == 0})
+    summary["passed"] = summary["passed"] and (allowed or lost == 0)
 
 
 def _row(name: str, started: int, finished: int, outcomes: Any, unexpected: int, cb: Any) -> dict[str, Any]:
