@@ -308,7 +308,7 @@ class TestRun:
                                 panel=panel, extra={"locust_stats": locust_stats, "run_dir": str(self.run_dir),
                                                     "started": sum(self.started_total.values()), **(extra or {})},
                                 respondents=self.log.path, planned=bool(self.scenario.load.stages))
-        _lost_workers_threshold(summary, bool(getattr(self.scenario.load, "allow_lost_workers", False)))
+        _lost_workers_threshold(summary, self.scenario.load.allow_lost_workers)
         mark_run(summary, self.interruption)
         if self.write_failure is not None:  # a full disk stopped the test: no verdict either
             summary["write_error"], summary["passed"] = self.write_failure, False

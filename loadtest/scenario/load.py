@@ -25,6 +25,7 @@ but never below the stages' peak (that peak could then never be in flight).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -34,10 +35,10 @@ from loadtest.core.toml_reader import MISSING, TomlReader
 __all__ = ["ARRIVALS", "LoadModel", "parse_load"]
 
 ARRIVALS = ("uniform", "poisson")
-_CLOSED = ("model", "concurrency", "respondents", "duration_s")
-_OPEN = ("model", "arrival_rate", "duration_s", "max_in_flight", "arrivals")
-_STAGED_CLOSED = ("model", "stages", "start_target", "respondents")
-_STAGED_OPEN = ("model", "stages", "start_target", "max_in_flight", "arrivals")
+_CLOSED = ("model", "concurrency", "respondents", "duration_s", "allow_lost_workers")
+_OPEN = ("model", "arrival_rate", "duration_s", "max_in_flight", "arrivals", "allow_lost_workers")
+_STAGED_CLOSED = ("model", "stages", "start_target", "respondents", "allow_lost_workers")
+_STAGED_OPEN = ("model", "stages", "start_target", "max_in_flight", "arrivals", "allow_lost_workers")
 _STAGE = ("name", "duration_s", "target")
 
 
@@ -54,6 +55,7 @@ class LoadModel:
     # their sum (a --duration override cuts the plan there, or holds its last target until then).
     stages: tuple[Stage, ...] = ()
     start_target: float = 0.0  # with stages: the target before the first one
+    allow_lost_workers: bool = False  # Locust: a worker whose heartbeat is lost does not fail the run
 
     def plan(self) -> StagePlan:
         if self.stages:
@@ -84,6 +86,13 @@ def _not_negative(r: TomlReader, key: str, default: object) -> float:
 
 
 def parse_load(r: TomlReader) -> LoadModel:
+    model = _parse_load(r)
+    if r.bool("allow_lost_workers", False):
+        model = dataclasses.replace(model, allow_lost_workers=True)
+    return model
+
+
+def _parse_load(r: TomlReader) -> LoadModel:
     r.only(dict.fromkeys((*_CLOSED, *_OPEN, *_STAGED_CLOSED, *_STAGED_OPEN)))
     kind = r.str("model", choices=("closed", "open"))
     if "stages" in r.data:

@@ -46,3 +46,9 @@ def test_declared_parameters_reach_the_persona(tmp_path: Path) -> None:
     sc = load_scenario(scenario(tmp_path, "[personas.abandoner]\nmax_pages = 1"))
     entry = sc.personas[0]
     assert entry.params["max_pages"] == 1 and "max_pages" in entry.cls.parameters
+
+
+def test_allow_lost_workers_is_a_load_key(tmp_path: Path) -> None:
+    path = scenario(tmp_path, "[personas.completer]")
+    path.write_text(path.read_text().replace("respondents = 1\n", "respondents = 1\nallow_lost_workers = true\n"))
+    assert load_scenario(path).load.allow_lost_workers is True
