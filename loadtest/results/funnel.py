@@ -33,6 +33,7 @@ __all__ = ["BEFORE_FIRST_PAGE", "Funnel", "funnel_rows", "funnel_summary", "term
 
 MAX_PAGES = 300  # distinct pages kept per survey and persona; the rest are counted as "other"
 OTHER = "other"
+OTHER_KEY: tuple[int, ...] = ()  # inside: a page is the tuple of its question ids; no page shows none
 BEFORE_FIRST_PAGE = "(entry)"  # the take: every respondent reached it; those shown a page passed it
 NOT_SUBMITTED = frozenset({"abandoned", "incomplete", "failed", "rate_limited"})
 
@@ -71,33 +72,34 @@ class Funnel:
         if not result.pages:
             cells[1][outcome] += 1
             return
-        keys = [",".join(map(str, qids)) for qids in result.pages]
-        first: dict[str, int] = {}
-        for key in keys:
-            first.setdefault(key, len(first))
+        # Every respondent passes here, on the drivers' loop: tuples and sets, no strings.
+        keys = [tuple(qids) for qids in result.pages]
+        first = {key: i for i, key in enumerate(dict.fromkeys(keys))}
         answered = {a for a, b in pairwise(keys) if first[b] > first[a]}
         if outcome not in NOT_SUBMITTED:
             answered.add(keys[-1])
         pages = cells[2]
+        cell_of = self._cell
         for key, position in first.items():
-            cell = self._cell(pages, key)
+            cell = pages.get(key) or cell_of(pages, key)
             cell[0] += 1
             cell[1] += key in answered
             cell[2] += position
-        ended = self._cell(pages, keys[-1])[3]
+        ended = (pages.get(keys[-1]) or cell_of(pages, keys[-1]))[3]
         ended[outcome] = ended.get(outcome, 0) + 1
-        shown = [s for s in result.statuses if s in PAGE_STATUSES]
-        if len(shown) == len(keys):
-            for key, status in zip(keys, shown, strict=True):
-                if status == "validation_errors":
-                    self._cell(pages, key)[4] += 1
+        if "validation_errors" in result.statuses:
+            shown = [s for s in result.statuses if s in PAGE_STATUSES]
+            if len(shown) == len(keys):
+                for key, status in zip(keys, shown, strict=True):
+                    if status == "validation_errors":
+                        cell_of(pages, key)[4] += 1
 
     @staticmethod
-    def _cell(pages: dict[str, list[Any]], key: str) -> list[Any]:
+    def _cell(pages: dict[tuple[int, ...], list[Any]], key: tuple[int, ...]) -> list[Any]:
         cell = pages.get(key)
         if cell is None:
             if len(pages) >= MAX_PAGES:
-                key = OTHER
+                key = OTHER_KEY
                 cell = pages.get(key)
             if cell is None:
                 cell = pages[key] = [0, 0, 0, {}, 0]
@@ -105,7 +107,8 @@ class Funnel:
 
     # --- between processes --------------------------------------------------------------------
     def export(self) -> dict[str, Any]:
-        return {str(sid): {name: [c[0], dict(c[1]), {k: [*v[:3], dict(v[3]), v[4]] for k, v in c[2].items()},
+        return {str(sid): {name: [c[0], dict(c[1]),
+                                  {_text(k): [*v[:3], dict(v[3]), v[4]] for k, v in c[2].items()},
                                   dict(c[3]), dict(c[4])]
                            for name, c in personas.items()}
                 for sid, personas in self.surveys.items()}
@@ -113,8 +116,17 @@ class Funnel:
     def absorb(self, data: dict[str, Any]) -> None:
         for sid, personas in data.items():
             mine = self.surveys.setdefault(int(sid), {})
-            for name, exported in personas.items():
-                _add(mine.setdefault(name, _new()), exported, self._cell)
+            for name, (respondents, before, pages, reasons, quotas) in personas.items():
+                _add(mine.setdefault(name, _new()),
+                     [respondents, before, {_key(k): v for k, v in pages.items()}, reasons, quotas], self._cell)
+
+
+def _text(key: tuple[int, ...]) -> str:
+    return ",".join(map(str, key)) if key else OTHER
+
+
+def _key(text: str) -> tuple[int, ...]:
+    return tuple(int(q) for q in text.split(",")) if text != OTHER else OTHER_KEY
 
 
 def _add(cells: PersonaCells, other: PersonaCells, cell_of: Any) -> None:
@@ -148,25 +160,27 @@ def _merge(personas: list[PersonaCells]) -> PersonaCells:
     return out
 
 
-def _order(cells: PersonaCells, labels: dict[int, tuple[int, str]]) -> list[str]:
-    def key(page: str) -> tuple[float, tuple[int, ...], str]:
-        qids = tuple(int(q) for q in page.split(",") if q.isdecimal())
-        known = [labels[q][0] for q in qids if q in labels]
+Key = tuple[int, ...]
+
+
+def _order(cells: PersonaCells, labels: dict[int, tuple[int, str]]) -> list[Key]:
+    def key(page: Key) -> tuple[float, Key]:
+        known = [labels[q][0] for q in page if q in labels]
         where = float(min(known)) if known else cells[2][page][2] / max(cells[2][page][0], 1)
-        return (where if page != OTHER else float("inf"), qids, page)
+        return (where if page != OTHER_KEY else float("inf"), page)
 
     return sorted(cells[2], key=key)
 
 
-def _block(cells: PersonaCells, order: list[str], labels: dict[int, tuple[int, str]]) -> dict[str, Any]:
+def _block(cells: PersonaCells, order: list[Key], labels: dict[int, tuple[int, str]]) -> dict[str, Any]:
     pages = []
     for key in order:
         if key not in cells[2]:
             continue
         reached, answered, _, ended, invalid = cells[2][key]
-        qids = [int(q) for q in key.split(",") if q.isdecimal()]
-        named = next((labels[q][1] for q in qids if q in labels), None)
-        pages.append({"page": named or (f"questions {key}" if key != OTHER else OTHER), "questions": qids,
+        named = next((labels[q][1] for q in key if q in labels), None)
+        pages.append({"page": named or (f"questions {_text(key)}" if key != OTHER_KEY else OTHER),
+                      "questions": list(key),
                       "reached": reached, "answered": answered, "ended": dict(sorted(ended.items())),
                       "validation_errors": invalid})
     return {"respondents": cells[0], "ended_before_first_page": dict(sorted(cells[1].items())), "pages": pages,

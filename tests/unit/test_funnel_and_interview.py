@@ -126,3 +126,15 @@ def test_interview_length_by_outcome_and_persona_beside_the_planned_think_time()
     assert s["by_persona_outcome"]["completer"]["survey_complete"]["count"] == 4
     assert s["speeder_min_seconds"] == {"7": 5.0}
     assert interview_summary(lengths, (survey,), target_is_embedded=False)["speeder_min_seconds"] == {}
+
+
+def test_pages_beyond_the_cap_are_counted_together_and_survive_a_merge(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("loadtest.results.funnel.MAX_PAGES", 2)
+    f = Funnel()
+    f.record(result([A, B, C, [5]], "abandoned"))
+    master = Funnel()
+    master.absorb(msgpack.unpackb(msgpack.packb(f.export()), strict_map_key=False))
+    for funnel in (f, master):
+        pages = pages_of(funnel_summary(funnel))
+        assert list(pages) == ["questions 1", "questions 2,3", "other"]
+        assert (pages["other"]["reached"], pages["other"]["ended"]) == (2, {"abandoned": 1})
