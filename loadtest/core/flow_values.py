@@ -164,6 +164,7 @@ class RespondentResult:
     recoveries: list[Recovery] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)  # injected faults this respondent met, by kind
     throttled_s: float = 0.0  # time spent waiting out 429s
+    invalid_questions: list[int] = field(default_factory=list)  # named by each validation_errors reply
 
 
 def move_request(target: FlowTarget, token: str | None, move: Move) -> Request:

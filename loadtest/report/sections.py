@@ -92,6 +92,10 @@ def survey_sections(s: dict[str, Any], table: Table, figure: Figure) -> str:
                 ["page", "questions", "validation errors", "of respondents reaching it"],
                 [[p["page"], ", ".join(map(str, p["questions"])), p.get("validation_errors", 0), p["reached"]]
                  for p in sorted(invalid, key=lambda p: -p.get("validation_errors", 0))]))
+        by_question = s.get("validation_errors_by_question", {}).get(str(sid), {})
+        if by_question:
+            parts.append("<h3>Validation errors by question</h3>" + table(
+                ["question", "validation errors naming it"], [[q, n] for q, n in by_question.items()]))
         reasons = [["terminated", k, v] for k, v in block.get("terminate_reasons", {}).items()]
         reasons += [["quota full", k, v] for k, v in block.get("quota_full_cells", {}).items()]
         if reasons:

@@ -160,6 +160,7 @@ class Metrics:
         self.recoveries: Counter[str] = Counter()  # lost replies recovered from, by how (core/flow.py)
         self.faults: Counter[str] = Counter()  # injected faults respondents met, by kind
         self.extensions_not_seen: Counter[str] = Counter()  # reference-platform behaviour the target lacks (info)
+        self.invalid_questions: Counter[str] = Counter()  # "survey:question" -> validation errors naming it
         self.respondents = 0
         self.unexpected = 0
         self.dropped_arrivals = 0
@@ -231,6 +232,8 @@ class Metrics:
             self.recoveries[recovery.how] += 1
         self.faults.update(result.faults)
         self.extensions_not_seen.update(result.extensions_not_seen)
+        for qid in result.invalid_questions:
+            self.invalid_questions[f"{result.survey_id}:{qid}"] += 1
         if result.error:
             self.errors_by_blame[result.error["blame"]] += 1
         if result.error or result.checks:
@@ -291,7 +294,7 @@ class Metrics:
                                 "unexpected": p["unexpected"]} for name, p in self.personas.items()},
             "errors_by_blame": dict(self.errors_by_blame), "checks": dict(self.checks), "errors": self.errors.export(),
             "recoveries": dict(self.recoveries), "faults": dict(self.faults),
-            "extensions_not_seen": dict(self.extensions_not_seen),
+            "extensions_not_seen": dict(self.extensions_not_seen), "invalid_questions": dict(self.invalid_questions),
             "respondents": self.respondents, "unexpected": self.unexpected, "dropped_arrivals": self.dropped_arrivals,
             "funnel": self.funnel.export(), "interview": self.interview.export(),
             **({"by_stage": self.by_stage.export()} if self.by_stage is not None else {}),
@@ -335,6 +338,7 @@ class Metrics:
         self.recoveries.update(data.get("recoveries", {}))
         self.faults.update(data.get("faults", {}))
         self.extensions_not_seen.update(data.get("extensions_not_seen", {}))
+        self.invalid_questions.update(data.get("invalid_questions", {}))
         self.respondents += data["respondents"]
         self.unexpected += data["unexpected"]
         self.dropped_arrivals += data["dropped_arrivals"]

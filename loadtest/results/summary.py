@@ -62,6 +62,7 @@ def build_summary(sc: Scenario, metrics: Metrics, *, target: str, duration_s: fl
         "histograms": metrics.histograms(),
         # Per survey and persona: respondents that reached, answered and ended at each page.
         "funnel": funnel_summary(metrics.funnel, sc.surveys),
+        "validation_errors_by_question": _by_question(metrics.invalid_questions),
         # Length of interview (first take to outcome) beside the think time the personas planned.
         "interview": interview_summary(metrics.interview, sc.surveys, sc.target == "embedded"),
         **(extra or {}),
@@ -125,3 +126,12 @@ def print_errors(summary: dict[str, Any], out: Any) -> None:
     for e in shown:
         print(f"  {e['count']:>6}  {e['kind']:<6} {e['step'] or '-':<14} {e['blame']:<14} {e['message']} "
               f"(#{e['first_index']}, seed {e['first_seed']})", file=out)
+
+
+def _by_question(counts: dict[str, int]) -> dict[str, dict[str, int]]:
+    """{survey id: {question id: validation errors naming it}}, most named first."""
+    out: dict[str, dict[str, int]] = {}
+    for key, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+        survey, question = key.split(":", 1)
+        out.setdefault(survey, {})[question] = n
+    return out

@@ -35,6 +35,9 @@ def test_respondents_walk_the_in_process_platform_to_their_expected_outcomes() -
     assert {r.persona for r in results} == wanted
     assert metrics.outcomes["terminated"] == sum(r.persona == "screenout" for r in results)
     assert metrics.steps["submit-page"].failures == 0 and metrics.steps["take"].count >= 40
+    # The validation fixer broke rules on purpose: the questions named are counted by question.
+    named = {q for r in results if r.persona == "validation_fixer" for q in r.invalid_questions}
+    assert named and set(metrics.invalid_questions) == {f"100001:{q}" for q in named}
 
 
 def test_a_stop_cuts_respondents_off_as_incomplete_and_none_is_missing() -> None:
