@@ -81,12 +81,16 @@ def test_missing_and_extra_records_are_caught(client: httpx.Client, server: Mock
     gone = client.request("DELETE", data, headers=auth, json={"dataSchema": {"keys": ["transaction_id"]},
                                                               "data": [{"transaction_id": "T-0"}]})
     assert gone.json() == {"deletedRecords": 1}
+    # A second complete for T-3 (screened out) is refused now that a transaction finishes at most
+    # once, so the extra record is made the other way round: a line saying T-2 did not complete.
     forged = client.post(data, headers=auth, json={"data": [{"transaction_id": "T-3", "status": "complete"}]})
-    assert forged.json()["insertedRecords"] == 1
+    assert forged.status_code == 400
+    t2 = next(line for line in lines if line["transaction_id"] == "T-2")
+    t2["outcome"] = "terminated"
     report = check_data(lines, _read(server, [CS_ID], filter_expression="status = 'complete'"))
-    assert report["problems"] == {"missing": 1, "extra": 1, "mismatched": 0} and report["records_read"] == 3
+    assert report["problems"] == {"missing": 1, "extra": 1, "mismatched": 0} and report["records_read"] == 2
     assert report["missing_respondents"][0]["transaction_id"] == "T-0"
-    assert report["extra_records"][0]["transaction_id"] == "T-3"
+    assert report["extra_records"][0]["transaction_id"] == "T-2"
 
 
 def test_the_client_streams_in_order_and_reports_refusals_without_the_token(server: MockServer) -> None:
