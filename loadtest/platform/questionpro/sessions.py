@@ -9,6 +9,11 @@ Each live session also remembers the token it was last given. A client echoes ex
 string on its next request, so `by_token` finds the session without verifying the token's
 HMAC or decoding it: we made that token, and any other string (tampered, older, from another
 process) is not in the map and takes the full `TokenCodec.decode` path.
+
+Memory stays bounded in time as well as in number: the live sessions are kept in the order they
+were last used, and a session idle for `idle_s` (an abandoner's, which never finishes) leaves
+memory as the next one opens. Without that a steady run grew by every abandoner until the
+capacity (100,000) was reached, which at 20 arrivals a second is about a day (bench/soak.py).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from loadtest.platform.storage import ResponseRow, Store
 __all__ = ["IN_PROGRESS", "Sessions"]
 
 IN_PROGRESS = "in_progress"
+IDLE_S = 600.0  # far above any think time; an idle session is rebuilt from its row if it comes back
 
 # Session ids are 32 hex digits, unique per database: a random 64-bit prefix per process and a
 # counter. That spares the OS call of a uuid4 per session, and consecutive ids sort together,
@@ -37,9 +43,10 @@ def _new_uuid() -> str:
 
 
 class Sessions:
-    def __init__(self, store: Store, capacity: int = 100_000) -> None:
+    def __init__(self, store: Store, capacity: int = 100_000, idle_s: float = IDLE_S) -> None:
         self._store = store
         self._capacity = capacity
+        self._idle_s = idle_s
         self._live: OrderedDict[str, ResponseRow] = OrderedDict()
         self._by_token: dict[str, ResponseRow] = {}  # the token last issued to each live session
         self._token_of: dict[str, str] = {}  # uuid -> that token, to drop it when a new one is issued
@@ -70,6 +77,7 @@ class Sessions:
     def find(self, payload: TokenPayload) -> ResponseRow | None:
         row = self._live.get(payload.uuid)
         if row is not None:
+            self._live.move_to_end(payload.uuid)
             return row
         row = self._store.load(payload.rs) if payload.rs else self._store.load_uuid(payload.uuid)
         if row is None or row.uuid != payload.uuid:
@@ -81,7 +89,10 @@ class Sessions:
 
     def by_token(self, token: str) -> ResponseRow | None:
         """The live session this exact token was last issued to, if any."""
-        return self._by_token.get(token)
+        row = self._by_token.get(token)
+        if row is not None:
+            self._live.move_to_end(row.uuid)  # the most recently used go last: the idle are first
+        return row
 
     def issued(self, row: ResponseRow, token: str) -> None:
         """Remember `token` as the one `row` was last given (live sessions only)."""
@@ -108,9 +119,16 @@ class Sessions:
 
     def _remember(self, row: ResponseRow) -> None:
         self._live[row.uuid] = row
+        self._live.move_to_end(row.uuid)
         if len(self._live) > self._capacity:
-            # Oldest first: an evicted respondent is rebuilt from its row on its next request.
+            # Least recently used first: an evicted respondent is rebuilt from its row on its next request.
             self._drop(next(iter(self._live)))
+        idle_before = row.updated_at - self._idle_s
+        while self._live:
+            oldest = next(iter(self._live.values()))
+            if oldest.updated_at >= idle_before:
+                break
+            self._drop(oldest.uuid)
 
     def _drop(self, uuid: str) -> None:
         self._live.pop(uuid, None)
