@@ -35,8 +35,9 @@ def test_stored_completes_of_the_run_with_no_line_are_unaccounted_not_extra() ->
 
 def test_panel_results_of_the_run_with_no_line_are_unaccounted() -> None:
     lines = [_line(1)]
-    listed: list[dict[str, Any]] = [{"id": f"{PREFIX}-000001", "result": 10}, {"id": f"{PREFIX}-010000007", "result": 10},
-              {"id": f"{PREFIX}-preflight", "result": None}, {"id": "other-run-000001", "result": 10}]
+    listed: list[dict[str, Any]] = [
+        {"id": f"{PREFIX}-000001", "result": 10}, {"id": f"{PREFIX}-010000007", "result": 10},
+        {"id": f"{PREFIX}-preflight", "result": None}, {"id": "other-run-000001", "result": 10}]
     out = reconcile(lines, listed, run_prefix=PREFIX)
     assert out["passed"] and out["unaccounted"] == 1
     assert out["unaccounted_transactions"] == [f"{PREFIX}-010000007"]
