@@ -55,7 +55,12 @@ def check_output_paths(reports: Path, record: Path | None = None, reports_option
             raise RunFilesError(f"--record: {record}: expected a file to write (it is a folder)")
         if record.exists() and not os.access(record, os.W_OK):
             raise RunFilesError(f"--record: {record}: expected a file loadtest can write (permission denied)")
-        _probe_dir(record.parent, "--record")
+        parent = record.parent if str(record.parent) else Path(".")
+        if parent.exists() and not parent.is_dir():
+            raise RunFilesError(f"--record: {record}: expected a file in a folder ({parent} is a file)")
+        if not parent.exists():  # the recorder opens the file; it makes no folders
+            raise RunFilesError(f"--record: {record}: expected its folder {parent} to exist")
+        _probe_dir(parent, "--record")
 
 
 EXIT_WRITE_FAILED = 1  # a run stopped by a file it could not write exits as a crash does (cli's EXIT_CRASH)
