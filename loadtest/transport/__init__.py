@@ -5,6 +5,7 @@
 - http.py: the hot-path HTTP/1.1 client (asyncio Protocol + httptools, keep-alive, pooled per
   origin), shared by the engine, ingestion and replay; this is why it is its own stage rather
   than part of engine/.
+- tls.py: the one TLS client context a run uses (`tls_ca_file`, `tls_verify`), shared by every connection.
 
 The reference platform's in-process transport is `loadtest.platform.in_process`: it belongs to
 the platform, and drivers reach it through that one module.
