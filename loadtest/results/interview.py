@@ -15,6 +15,7 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from loadtest.core.flow_values import RespondentResult
+from loadtest.results.hdr_record import record
 from loadtest.survey.model import Survey
 
 __all__ = ["InterviewLengths", "interview_summary"]
@@ -40,9 +41,9 @@ class InterviewLengths:
 
     def record(self, result: RespondentResult, timings: dict[str, float]) -> None:
         length, think = self._pair(result.persona, result.outcome or "incomplete")
-        length.record_value(min(HIGHEST_MS, max(0, round(timings.get("duration_s", 0.0) * 1000))))
+        record(length, min(HIGHEST_MS, max(0, round(timings.get("duration_s", 0.0) * 1000))))
         planned = timings.get("think_s", 0.0) - result.throttled_s
-        think.record_value(min(HIGHEST_MS, max(0, round(planned * 1000))))
+        record(think, min(HIGHEST_MS, max(0, round(planned * 1000))))
 
     # --- between processes --------------------------------------------------------------------
     def export(self) -> list[list[Any]]:

@@ -30,6 +30,7 @@ from hdrh.histogram import HdrHistogram
 from loadtest.core.flow import RespondentResult
 from loadtest.core.stages import StagePlan
 from loadtest.results.funnel import Funnel
+from loadtest.results.hdr_record import record
 from loadtest.results.interview import InterviewLengths
 from loadtest.results.stage_figures import StageRecorder
 
@@ -202,9 +203,9 @@ class Metrics:
             if s.own_corrected is None and corrected_us != us:  # the first that differs: split them
                 s.own_corrected = new_histogram()
                 s.own_corrected.add(s.service)  # every earlier sample, equal in both
-            s.service.record_value(us)
+            record(s.service, us)
             if s.own_corrected is not None:
-                s.own_corrected.record_value(corrected_us)
+                record(s.own_corrected, corrected_us)
             key = round2(us)
             lat = bucket[2]
             lat[key] = lat.get(key, 0) + 1
@@ -217,7 +218,9 @@ class Metrics:
         outcome = result.outcome or "incomplete"
         self.outcomes[outcome] += 1
         self.statuses.update(result.statuses)
-        p = self.personas.setdefault(result.persona, {"respondents": 0, "outcomes": Counter(), "unexpected": 0})
+        p = self.personas.get(result.persona)
+        if p is None:  # not setdefault: that would build the Counter every time
+            p = self.personas[result.persona] = {"respondents": 0, "outcomes": Counter(), "unexpected": 0}
         p["respondents"] += 1
         p["outcomes"][outcome] += 1
         # A respondent cut off by the end of the run (Locust's -t, a stop) is reported as

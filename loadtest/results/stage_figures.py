@@ -25,6 +25,7 @@ import orjson
 from hdrh.histogram import HdrHistogram
 
 from loadtest.core.stages import Stage, StagePlan, arrival_times
+from loadtest.results.hdr_record import record
 from loadtest.scenario.load import LoadModel
 
 if TYPE_CHECKING:  # metrics.py holds a StageRecorder, so it is imported here for its type only
@@ -65,7 +66,7 @@ class StageRecorder:
         s.count += 1
         s.failures += failed
         if http_status:
-            s.service.record_value(max(LOWEST_US, int(service_s * 1e6)))
+            record(s.service, max(LOWEST_US, int(service_s * 1e6)))
 
     def export(self) -> dict[str, Any]:
         return {"steps": [{name: [s.service.encode(), s.count, s.failures] for name, s in steps.items()}
