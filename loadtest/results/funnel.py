@@ -63,7 +63,12 @@ class Funnel:
 
     def record(self, result: RespondentResult) -> None:
         outcome = result.outcome or "incomplete"
-        cells = self.surveys.setdefault(result.survey_id, {}).setdefault(result.persona, _new())
+        personas = self.surveys.get(result.survey_id)
+        if personas is None:
+            personas = self.surveys[result.survey_id] = {}
+        cells = personas.get(result.persona)
+        if cells is None:  # not setdefault: that would build three Counters a respondent
+            cells = personas[result.persona] = _new()
         cells[0] += 1
         if outcome == "terminated":
             cells[3][terminate_reason(result.details)] += 1
