@@ -19,12 +19,12 @@ it out of turn gets a FlowUsageError instead of a quietly wrong respondent:
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["TRANSITIONS", "Input", "State"]
 
 
-class State(Enum):
+class State(StrEnum):  # str's C hash: TRANSITIONS is looked up twice a request
     NEW = "new"
     WAITING = "waiting"  # a respondent-API request is out
     RESUMING = "resuming"  # a take with the token is out, after a lost reply
@@ -32,7 +32,7 @@ class State(Enum):
     DONE = "done"
 
 
-class Input(Enum):
+class Input(StrEnum):
     START = "start"
     REPLY = "reply"
     LOST = "lost"
