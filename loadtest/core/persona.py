@@ -157,6 +157,7 @@ RuleMethod = Callable[[P, PageReply], "Move | None"]
 RULE_STATUSES = STATUSES | {HTTP_ERROR}  # the seed's 14 statuses, and a non-2xx reply
 # Infrastructure every persona has; not part of what a lost move must put back.
 _NOT_MEMORY = frozenset({"r", "rng", "params", "checks", "extensions", "statuses", "waited_s", "_pinned"})
+_UNCHANGED_BY_COPY = frozenset({int, float, str, bytes, bool, type(None), tuple, frozenset})
 
 
 def rule(status: str | Iterable[str] | None = None,
@@ -299,7 +300,9 @@ class Persona:
 
     def remember(self) -> dict[str, Any]:
         """The persona's own memory (its attributes but the infrastructure), copied one level deep."""
-        return {k: copy.copy(v) for k, v in vars(self).items() if k not in _NOT_MEMORY}
+        # Called before every move: values copy.copy would hand back unchanged skip its dispatch.
+        return {k: v if type(v) in _UNCHANGED_BY_COPY else copy.copy(v)
+                for k, v in vars(self).items() if k not in _NOT_MEMORY}
 
     def restore(self, memory: dict[str, Any]) -> None:
         """Back to what remember() took: the move made since never reached the platform."""
