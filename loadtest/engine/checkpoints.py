@@ -15,16 +15,17 @@ import anyio
 
 from loadtest.engine.run import EngineRun
 from loadtest.results.checkpoint import CHECKPOINT_S, Checkpointer
-from loadtest.results.run_files import write_error
+from loadtest.results.run_files import RespondentLog, write_error
 from loadtest.scenario.file import Scenario
 
 __all__ = ["EngineCheckpoints"]
 
 
 class EngineCheckpoints:
-    def __init__(self, run_dir: Path, sc: Scenario, target: str, extra: Callable[[], dict[str, Any]],
-                 on_error: Callable[[str], None] | None = None) -> None:
+    def __init__(self, run_dir: Path, sc: Scenario, target: str, log: RespondentLog,
+                 extra: Callable[[], dict[str, Any]], on_error: Callable[[str], None] | None = None) -> None:
         self._t0 = time.monotonic()
+        self._log = log
         self._extra = extra  # limits and callbacks so far, read on the event loop's thread
         self._on_error = on_error  # a checkpoint the disk refused: one line, and the run stops
         self.writer = Checkpointer(run_dir, {
@@ -33,10 +34,11 @@ class EngineCheckpoints:
             "started_at": round(time.time(), 3)})
 
     async def now(self, engine: EngineRun) -> None:
-        snap, open_seconds = self.writer.take(engine.metrics)
-        extra = {**self._extra(), "elapsed_s": round(time.monotonic() - self._t0, 3), "started": engine.started,
-                 "finished": engine.finished}
         try:
+            self._log.flush()  # no respondent counted in the checkpoint is missing from the log
+            snap, open_seconds = self.writer.take(engine.metrics)
+            extra = {**self._extra(), "elapsed_s": round(time.monotonic() - self._t0, 3),
+                     "started": engine.started, "finished": engine.finished}
             await anyio.to_thread.run_sync(self.writer.write, snap, open_seconds, extra)
         except OSError as exc:
             line = write_error(exc)

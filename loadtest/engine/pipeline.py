@@ -200,14 +200,14 @@ def _run(opts: RunOptions, out: Any, stopping: Stopping) -> int:
                 panel = PanelSession(sc.panel, sc.panel.target or url, panel_key, panel_secret,
                                      limiters.get(sc.panel.limit) if sc.panel.limit else None)
             engine.on_result = _fan_out(log, panel, stopping)
-            checkpoints = EngineCheckpoints(run_dir, sc, "embedded" if sc.target == "embedded" else sc.target,
+            checkpoints = EngineCheckpoints(run_dir, sc, "embedded" if sc.target == "embedded" else sc.target, log,
                                             lambda: {"limits": limiters.summary(),
                                                      **({"callbacks": panel.summary()} if panel else {})},
                                             on_error=stopping.failed)
             metrics, panel_report, data_check = anyio.run(_drive, engine, sc, panel, url, log, check_data, ingestion,
                                                           stopping, checkpoints)
     finally:
-        log.close()
+        _guarded(log.close, stopping, log.path)()  # type: ignore[misc]  # its last batch may meet a full disk
         if exporter is not None:
             exporter.close()
         if recorder is not None:
@@ -272,6 +272,8 @@ def _fan_out(log: RespondentLog, panel: PanelSession | None, stopping: Stopping
     def on_result(result: RespondentResult, timings: dict[str, float]) -> None:
         try:
             log.write(result, timings)  # first: a respondent is on disk before anything else happens to it
+            if panel is not None:  # its callback may go out next
+                log.flush()
         except OSError as exc:
             if (line := write_error(exc)) is None:
                 raise

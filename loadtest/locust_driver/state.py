@@ -157,6 +157,8 @@ class TestRun:
         if self.log is not None:
             try:
                 self.log.write(result, timings)  # first: a respondent is on disk before anything else happens
+                if self.panel is not None:  # its callback may go out next
+                    self.log.flush()
             except OSError as exc:
                 if (line := write_error(exc)) is None:
                     raise
@@ -210,6 +212,8 @@ class TestRun:
         outright; the export's zlib runs on a real thread of gevent's pool, off the hub."""
         if self.checkpoints is None:
             return
+        if not self._flush_log():  # no respondent counted in the checkpoint is missing from the log
+            return
         snap, open_seconds = self.checkpoints.take(self.metrics)
         extra = {"elapsed_s": round(time.monotonic() - self.t0, 3), "started": sum(self.started_total.values()),
                  "finished": self.metrics.respondents, "limits": self.limits(),
@@ -228,6 +232,19 @@ class TestRun:
             if (line := write_error(failure)) is None:
                 raise failure
             self.write_failed(line)
+
+    def _flush_log(self) -> bool:
+        """respondents.jsonl's waiting lines onto the disk; False (and the test stopping) if it is full."""
+        if self.log is None or self.log.closed:
+            return True
+        try:
+            self.log.flush()
+        except OSError as exc:
+            if (line := write_error(exc)) is None:
+                raise
+            self.write_failed(line)
+            return False
+        return True
 
     def start_checkpoints(self) -> None:
         def every() -> None:
@@ -290,7 +307,7 @@ class TestRun:
     def report(self, locust_stats: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Write summary.json (the schema `loadtest run` writes) and return it."""
         assert self.run_dir is not None and self.log is not None
-        self.log.flush()
+        self._flush_log()
         self._stop_checkpoints()
         panel = None
         checks = not self.cancelled.is_set()  # after a second signal: the report now, with what there is
@@ -321,6 +338,7 @@ class TestRun:
         else:
             if self.checkpoints is not None:
                 self.checkpoints.close()  # summary.json is written: the checkpoint has done its work
+        self._flush_log()
         self.log.close()
         return summary
 
