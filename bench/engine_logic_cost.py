@@ -5,8 +5,8 @@
 Starts `loadtest mock` on bench/surveys/bench.toml just long enough to record one respondent's
 four replies (take, 2 x success, survey_complete), stops it, then runs the real EngineRun +
 Population(completer, think_scale 0) + respondents.jsonl log in this process, pinned to core 1,
-with loadtest.engine.run.Transport replaced by a replay of those replies (no sockets, no event
-loop I/O: `send` returns at once). CPU time per request (time.process_time) is then the cost of
+with EngineRun's transport a replay of those replies (no sockets, no event loop I/O: `send`
+returns at once). CPU time per request (time.process_time) is then the cost of
 everything above the transport: flow, page parsing, persona, answers, metrics, the log, the
 engine's own loop. Set beside bench/client_cost.py's end-to-end figure, the difference is the
 transport + event loop + kernel. Variants size suggested changes by patching from outside.
@@ -37,7 +37,6 @@ import client_cost
 import engine_client
 import results as bench_results
 
-import loadtest.engine.run as run_mod
 from loadtest.core.flow import Reply, Request
 from loadtest.gc_tuning import settle_for_load
 from loadtest.results.run_files import RespondentLog
@@ -71,7 +70,7 @@ class ReplayTransport:
 
     replies: ClassVar[list[tuple[int, dict[str, str], bytes]]] = []
 
-    def __init__(self, base_url: str, timeout_s: float = 10.0) -> None:
+    def __init__(self) -> None:
         self.sent = 0
 
     async def send(self, request: Request) -> Reply:
@@ -119,13 +118,13 @@ def patched(changes: set[str]):
 
 def measure(requests: int, variant: str) -> tuple[float, int]:
     changes = VARIANTS[variant]
-    run_mod.Transport = ReplayTransport  # type: ignore[misc,assignment]
     fd, path = tempfile.mkstemp(prefix="engine-logic-", suffix=".jsonl")
     os.close(fd)
     log = None if "no log" in changes else RespondentLog(Path(path))
     respondents = requests // len(ReplayTransport.replies)
     engine = engine_client.build("http://127.0.0.1:9", client_cost.API_KEY, 600.0, 32, log)
-    engine.load = dataclasses.replace(engine.load, respondents=respondents)
+    engine = dataclasses.replace(engine, load=dataclasses.replace(engine.load, respondents=respondents),
+                                 transport=ReplayTransport())
     try:
         with patched(changes):
             t0 = time.process_time()
