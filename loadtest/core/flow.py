@@ -232,12 +232,13 @@ class RespondentFlow:
     def _record_page(self, reply: Reply, page: PageReply, events: list[Event]) -> None:
         self.result.statuses.append(page.status if page.status != HTTP_ERROR else f"http_{reply.status}")
         self._shown_status = page.status
-        self.result.invalid_questions.extend(q for q, _ in page.validation_errors if q is not None)
+        if page.validation_errors:
+            self.result.invalid_questions.extend(q for q, _ in page.validation_errors if q is not None)
         if page.questions:
             qids = tuple(q.id for q in page.questions)
             self._shown = qids
             self._shown_final = page.is_final
-            self.result.pages.append(list(qids))
+            self.result.pages.append(qids)
             events.append(PageShown(self._step, page.status, qids))
 
     def _decide(self, reply: Reply, page: PageReply, events: list[Event]) -> tuple[list[Event], Request | None]:

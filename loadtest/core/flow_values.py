@@ -51,6 +51,12 @@ class FlowTarget:
     follow_hosts: frozenset[str] = frozenset()  # redirectUrl hosts we may send a request to
     api_key_env: str = "LOADTEST_API_KEY"  # named (never its value) when the target refuses the key
     headers: tuple[tuple[str, str], ...] = ()  # sent on every respondent-API request (a gateway's own)
+    # accept, api-key and `headers`: how every request begins, built once rather than per request
+    head: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        key = () if self.api_key is None else (("api-key", self.api_key),)
+        object.__setattr__(self, "head", (("accept", "application/json"), *key, *self.headers))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +156,7 @@ class RespondentResult:
     outcome: str | None = None  # a terminal status, "abandoned", "rate_limited", "incomplete" or "failed"
     expected: bool = False
     statuses: list[str] = field(default_factory=list)
-    pages: list[list[int]] = field(default_factory=list)  # question ids of each page shown
+    pages: list[tuple[int, ...]] = field(default_factory=list)  # question ids of each page shown
     redirect_url: str | None = None
     redirect_followed: int | None = None  # HTTP status of the followed redirect
     checks: list[FailedCheck] = field(default_factory=list)
@@ -170,10 +176,7 @@ class RespondentResult:
 def move_request(target: FlowTarget, token: str | None, move: Move) -> Request:
     """The respondent-API request that carries out `move`, echoing the latest token (seed 000)."""
     base = f"{API}/{target.survey_id}"
-    headers: list[tuple[str, str]] = [("accept", "application/json")]
-    if target.api_key is not None:
-        headers.append(("api-key", target.api_key))
-    headers.extend(target.headers)
+    headers = list(target.head)
     if isinstance(move, Take):
         step, method, url, body = "take", "GET", f"{base}/take", b""
         if move.query:

@@ -300,9 +300,14 @@ class Persona:
 
     def remember(self) -> dict[str, Any]:
         """The persona's own memory (its attributes but the infrastructure), copied one level deep."""
-        # Called before every move: values copy.copy would hand back unchanged skip its dispatch.
-        return {k: v if type(v) in _UNCHANGED_BY_COPY else copy.copy(v)
-                for k, v in vars(self).items() if k not in _NOT_MEMORY}
+        # Called before every move, so kept cheap: the infrastructure is taken off as a set (most
+        # personas keep nothing else), and values copy.copy hands back unchanged skip its dispatch.
+        own = vars(self)
+        memory: dict[str, Any] = {}
+        for k in own.keys() - _NOT_MEMORY:
+            v = own[k]
+            memory[k] = v if type(v) in _UNCHANGED_BY_COPY else copy.copy(v)
+        return memory
 
     def restore(self, memory: dict[str, Any]) -> None:
         """Back to what remember() took: the move made since never reached the platform."""

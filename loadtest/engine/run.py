@@ -87,6 +87,7 @@ class EngineRun:
         host = urlsplit(self.target_url).hostname or ""
         follow = frozenset(host if h == "target" else h for h in self.follow_redirects)
         self._target = (host, follow)
+        self._targets: dict[int, FlowTarget] = {}
         own = self.transport is None
         self._transport: Transport = self.transport or HttpTransport(
             self.target_url, timeout_s=self.request_timeout_s, ssl_context=self.ssl_context)
@@ -192,8 +193,11 @@ class EngineRun:
     async def _respondent(self, index: int, intended_start: float) -> None:
         loop = asyncio.get_running_loop()
         entry, persona = self.population.respondent(index)
-        host, follow = self._target
-        target = FlowTarget(entry.survey_id, self.api_key, host, follow, self.api_key_env, self.headers)
+        target = self._targets.get(entry.survey_id)
+        if target is None:  # one per survey: every respondent of it sends the same head of headers
+            host, follow = self._target
+            target = self._targets[entry.survey_id] = FlowTarget(entry.survey_id, self.api_key, host, follow,
+                                                                 self.api_key_env, self.headers)
         flow = RespondentFlow(persona, target, entry.name, self.policy)
         self.started += 1
         began = loop.time()

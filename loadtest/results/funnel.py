@@ -78,7 +78,7 @@ class Funnel:
             cells[1][outcome] += 1
             return
         # Every respondent passes here, on the drivers' loop: tuples and sets, no strings.
-        keys = [tuple(qids) for qids in result.pages]
+        keys = result.pages
         first = {key: i for i, key in enumerate(dict.fromkeys(keys))}
         answered = {a for a, b in pairwise(keys) if first[b] > first[a]}
         if outcome not in NOT_SUBMITTED:

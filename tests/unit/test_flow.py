@@ -56,7 +56,7 @@ def test_the_flow_echoes_the_latest_token_and_names_requests_by_step() -> None:
     assert req is None and flow.done
     assert OutcomeReached("survey_complete", True, None) in events
     assert flow.result.statuses == ["success", "success", "survey_complete"]
-    assert flow.result.pages == [[1], [1]] and flow.result.checks == []
+    assert flow.result.pages == [(1,), (1,)] and flow.result.checks == []
 
 
 def test_an_outcome_the_persona_does_not_expect_is_a_failed_check() -> None:

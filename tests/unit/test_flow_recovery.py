@@ -50,7 +50,7 @@ def test_a_lost_submit_that_landed_carries_on_from_the_next_page_without_repeati
     flow.lost(LOST)
     _, nxt = flow.receive(page(Q2, "t2"))  # page 2: the submit had been processed
     assert nxt is not None and orjson.loads(nxt.body).keys() == {"u_2"}
-    assert flow.result.recoveries[0].how == "resumed" and flow.result.pages == [[1], [2]]
+    assert flow.result.recoveries[0].how == "resumed" and flow.result.pages == [(1,), (2,)]
     _, done = flow.receive(reply("survey_complete", token="t3"))
     assert done is None and flow.result.outcome == "survey_complete" and flow.result.expected
 

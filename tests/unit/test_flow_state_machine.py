@@ -356,7 +356,7 @@ def walk(platform: InProcessPlatform, entry: PersonaEntry, seed: int, txn: str,
     return flow
 
 
-def distinct_pages(flow: RespondentFlow) -> list[list[int]]:
+def distinct_pages(flow: RespondentFlow) -> list[tuple[int, ...]]:
     pages = flow.result.pages
     return [p for i, p in enumerate(pages) if i == 0 or p != pages[i - 1]]
 

@@ -24,7 +24,7 @@ def result(pages: list[list[int]], outcome: str | None, persona: str = "p", surv
            throttled_s: float = 0.0, statuses: list[str] | None = None,
            details: dict[str, Any] | None = None) -> RespondentResult:
     r = RespondentResult(index=0, persona=persona, seed=1, survey_id=survey, transaction_id="t", outcome=outcome,
-                         pages=pages, statuses=statuses or [], details=details or {})
+                         pages=[tuple(p) for p in pages], statuses=statuses or [], details=details or {})
     r.throttled_s = throttled_s
     return r
 
