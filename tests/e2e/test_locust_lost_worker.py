@@ -2,27 +2,47 @@
 the master's run, its unreported respondents are counted, what they left on the platform is
 listed as unaccounted rather than blamed on the target, and its share of the limits goes to the
 worker still running as soon as Locust calls it missing (not after the 90 s a quitting worker
-gets to drain its callbacks)."""
+gets to drain its callbacks).
+
+The respondents walk at twice smoke's pace (quick_smoke in tests/e2e/test_run.py: smoke's
+personas, panel and thresholds, here half its think time) with half as many users (8), so each
+worker finishes as many respondents a second as before (~1.6, against the 5 callbacks a second
+its share of the panel limit lets out) while the kill comes ~5 s into the run instead of ~10 s,
+and the run is 16 s long instead of 30. Faster respondents per worker are not an option: a
+worker's callbacks would queue, and one killed with callbacks of respondents it already reported
+still queued makes reconciliation (which must pass here) call them missing."""
 
 from __future__ import annotations
 
 import re
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import orjson
 
 from tests.browser import wait_for
-from tests.e2e.test_locust_distributed import free_port, locust
-from tests.helpers import CUSTOMER, STORE_VISIT, running_mock
+from tests.e2e.test_locust_distributed import LOCUSTFILE, free_port
+from tests.e2e.test_run import quick_smoke, quick_survey
+from tests.helpers import ROOT, STORE_VISIT, running_mock
 
 
 def test_a_worker_killed_mid_run_fails_the_run_and_frees_its_share(tmp_path: Path) -> None:
     port, reports = free_port(), tmp_path / "reports"
     master_log = tmp_path / "master.log"
-    with running_mock(CUSTOMER, STORE_VISIT, db=tmp_path / "db.sqlite") as platform:
-        master = locust("--master", "--headless", "-u", "16", "-r", "16", "-t", "30s", "--expect-workers", "2",
+    survey, scenario = quick_survey(tmp_path), quick_smoke(tmp_path, think_scale=0.5)
+
+    def locust(*args: str, log: Path) -> subprocess.Popen[bytes]:  # test_locust_distributed's, on this scenario
+        cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--scenario", str(scenario), *args]
+        with log.open("wb") as out:
+            return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+
+    with running_mock(survey, STORE_VISIT, db=tmp_path / "db.sqlite") as platform:
+        # 16 s: the kill comes ~4-7 s in, Locust calls the worker missing ~4-5 s after it, and
+        # the master must still be running then (its share loop stops with the test).
+        master = locust("--master", "--headless", "-u", "8", "-r", "8", "-t", "16s", "--expect-workers", "2",
                         "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port), "--host", platform.url,
                         "--reports", str(reports), "--only-summary", log=master_log)
         workers = [locust("--worker", "--master-host", "127.0.0.1", "--master-port", str(port),

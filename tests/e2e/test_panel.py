@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import orjson
+import pytest
 
 from loadtest.control.limiter import Limiter
 from loadtest.control.panel_session import PanelSession
@@ -14,14 +15,16 @@ from loadtest.core.flow import RespondentResult
 from loadtest.local_defaults import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET
 from loadtest.platform.embedded import embedded_platform
 from loadtest.scenario.file import PanelSettings
-from tests.e2e.test_run import SMOKE, loadtest, scenario_variant, summary
+from tests.e2e.test_run import SMOKE, loadtest, scenario_variant, smoke_run, summary
 from tests.helpers import CUSTOMER, ROOT
 
 
-def test_smoke_reports_every_outcome_once_within_the_limit_and_reconciles(tmp_path: Path) -> None:
-    out = loadtest("run", str(SMOKE), "--reports", str(tmp_path))
+def test_smoke_reports_every_outcome_once_within_the_limit_and_reconciles(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    # `loadtest run scenarios/smoke.toml`, made once for this test and test_run's smoke test.
+    out, reports = smoke_run(tmp_path_factory)
     assert out.returncode == 0, out.stdout + out.stderr
-    s = summary(tmp_path)
+    s = summary(reports)
     cb, rec = s["callbacks"], s["reconciliation"]
     assert rec["passed"] and rec["problems"] == {} and rec["respondents_checked"] == 200
     told = sum(n for k, n in s["outcomes"].items() if k in ("survey_complete", "quota_full", "terminated"))
@@ -34,13 +37,16 @@ def test_smoke_reports_every_outcome_once_within_the_limit_and_reconciles(tmp_pa
 
 
 def test_without_the_limit_the_platforms_429s_show_and_are_retried(tmp_path: Path) -> None:
-    # Only screenouts, 60 at once: each is done after one page, so their callbacks come in one
-    # burst well past the panel's 10 a second however slow the machine is.
+    # Only screenouts, 30 at once, with no think time: each is done after one page (two
+    # requests), so their 30 callbacks come in one burst within a fraction of a second, three
+    # times the panel's burst of 10 and well past its 10 a second however slow the machine is.
+    # (60 screenouts thinking ~1 s each made the same burst, and took twice as long to drain.)
     scenario = scenario_variant(tmp_path, SMOKE, **{'limit = "panel"': "", "panel = { rate = 10 }": "",
-                                                    "concurrency = 50": "concurrency = 60"})
+                                                    "concurrency = 50": "concurrency = 30",
+                                                    'name = "smoke"': 'name = "smoke"\nthink_scale = 0.0'})
     text = re.sub(r"^weight = \d+", "weight = 0", scenario.read_text(), flags=re.M)
     scenario.write_text(text.replace("[personas.screenout]\nweight = 0", "[personas.screenout]\nweight = 1"))
-    out = loadtest("run", str(scenario), "--respondents", "60", "--reports", str(tmp_path / "r"))
+    out = loadtest("run", str(scenario), "--respondents", "30", "--reports", str(tmp_path / "r"))
     s = summary(tmp_path / "r")
     assert s["callbacks"]["too_many_requests"] > 0, s["callbacks"]
     assert s["callbacks"]["gave_up"] == 0 and s["reconciliation"]["passed"], out.stdout

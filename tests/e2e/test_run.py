@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
-from tests.helpers import ROOT, no_speeder
+from tests.helpers import CUSTOMER, ROOT, no_speeder, survey_variant
 
 SMOKE = ROOT / "scenarios" / "smoke.toml"
 STEADY = ROOT / "scenarios" / "steady.toml"
@@ -51,10 +52,48 @@ def scenario_variant(tmp: Path, src: Path, survey: Path | None = None, **replace
     return out
 
 
-def test_smoke_reaches_every_outcome_its_personas_expect_and_passes(tmp_path: Path) -> None:
-    out = loadtest("run", str(SMOKE), "--reports", str(tmp_path))
+# smoke.toml walked at a quarter of its pace, for tests that need its personas, limits and panel
+# but not its respondents' ~4 s walks: every persona thinks a quarter as long, and the survey's
+# speeder rule is scaled with it (3.0 s -> 0.5 s). A completer's think time alone is at least
+# 10 questions x 0.3 s x 0.25 = 0.75 s, more than the 0.5 s (as 3.0 s is at full pace); a speeder
+# (no think time) answers its pages in a few tens of ms either way. So every persona still ends
+# as it expects, and the run passes. Callbacks still go out at the panel's 10 a second.
+QUICK_THINK_SCALE = 0.25
+QUICK_SPEEDER_S = 0.5
+
+
+def quick_survey(tmp: Path) -> Path:
+    """customer_satisfaction.toml with its speeder rule at quick_smoke's pace (tmp/customer_satisfaction.toml)."""
+    return survey_variant(CUSTOMER, tmp, **{"speeder_min_seconds = 3.0": f"speeder_min_seconds = {QUICK_SPEEDER_S}"})
+
+
+def quick_smoke(tmp: Path, think_scale: float = QUICK_THINK_SCALE, **replace: str) -> Path:
+    """smoke.toml (name, personas, limits, panel and thresholds unchanged) at a quarter of its
+    think time (or think_scale: 0.25 or more, for the speeder rule above to still hold)."""
+    assert think_scale >= QUICK_THINK_SCALE, think_scale
+    return scenario_variant(tmp, SMOKE, survey=quick_survey(tmp),
+                            **{'name = "smoke"': f'name = "smoke"\nthink_scale = {think_scale}', **replace})
+
+
+_smoke_runs: dict[int, tuple[subprocess.CompletedProcess[str], Path]] = {}
+
+
+def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`loadtest run scenarios/smoke.toml --reports DIR`, the shipped scenario as it is, once per
+    session: the smoke test here and test_panel's read the same run, which they used to make
+    twice with the same command (~25 s each: 200 respondents' think time, and ~180 callbacks at
+    the panel's 10 a second). Returns the finished process and DIR."""
+    key = id(tmp_path_factory)  # one session's factory (TempPathFactory does not hash)
+    if key not in _smoke_runs:
+        reports = tmp_path_factory.mktemp("smoke")
+        _smoke_runs[key] = (loadtest("run", str(SMOKE), "--reports", str(reports)), reports)
+    return _smoke_runs[key]
+
+
+def test_smoke_reaches_every_outcome_its_personas_expect_and_passes(tmp_path_factory: pytest.TempPathFactory) -> None:
+    out, reports = smoke_run(tmp_path_factory)
     assert out.returncode == 0, out.stdout + out.stderr
-    s = summary(tmp_path)
+    s = summary(reports)
     assert s["passed"] and s["unexpected"] == 0 and s["respondents"] == 200
     statuses = set(s["statuses"])
     assert {"survey_complete", "terminated", "quota_full"} <= statuses
@@ -66,7 +105,7 @@ def test_smoke_reaches_every_outcome_its_personas_expect_and_passes(tmp_path: Pa
     assert "abandoned" in s["outcomes"] and s["outcomes"]["abandoned"] > 0
     assert s["personas"]["quota_chaser"]["outcomes"].keys() == {"survey_complete", "quota_full"}
     assert s["personas"]["chainer"]["outcomes"] == {"redirect": s["personas"]["chainer"]["respondents"]}
-    lines = respondents(tmp_path)
+    lines = respondents(reports)
     assert len(lines) == 200 and {line["index"] for line in lines} == set(range(200))
     assert all({"persona", "seed", "outcome", "pages", "timings", "checks"} <= set(line) for line in lines)
     # Read back: every completion (a returner's too) is stored exactly as it was answered.
@@ -80,11 +119,27 @@ def test_the_same_seed_gives_the_same_respondents(tmp_path: Path) -> None:
     survey = no_speeder(tmp_path)
     scenario = scenario_variant(tmp_path, SMOKE, survey=survey, **{
         "concurrency = 50": "concurrency = 1", 'name = "smoke"': 'name = "determinism"\nthink_scale = 0.0'})
-    runs = []
+    # The two runs go side by side, each with its own embedded platform: one respondent at a
+    # time, each mostly waits (on its platform, the panel limit, a returner's or backtracker's
+    # think time), so together they take little longer than one. Neither can see the other.
+    procs = []
     for n in range(2):
+        with (tmp_path / f"out{n}.log").open("wb") as log:  # the child keeps its own copy of the descriptor
+            procs.append(subprocess.Popen([sys.executable, "-m", "loadtest.cli", "run", str(scenario), "--respondents",
+                                           "40", "--seed", "1234", "--reports", str(tmp_path / f"r{n}")], cwd=ROOT,
+                                          stdout=log, stderr=subprocess.STDOUT))
+    try:
+        for proc in procs:
+            proc.wait(timeout=240)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    runs = []
+    for n, proc in enumerate(procs):
+        assert proc.returncode in (0, 3), (tmp_path / f"out{n}.log").read_text()[-3000:]
         reports = tmp_path / f"r{n}"
-        out = loadtest("run", str(scenario), "--respondents", "40", "--seed", "1234", "--reports", str(reports))
-        assert out.returncode in (0, 3), out.stderr
         # The embedded platform's port is the target's address, and each run's own id in the
         # transaction ids keeps runs apart on a stateful target: neither is respondent behaviour.
         runs.append([orjson.loads(re.sub(rb"lt1234-[0-9a-f]{6}-", b"lt1234-RUN-", re.sub(
@@ -99,8 +154,9 @@ def test_the_same_seed_gives_the_same_respondents(tmp_path: Path) -> None:
 
 
 def test_a_breached_threshold_exits_3_and_names_it(tmp_path: Path) -> None:
-    scenario = scenario_variant(tmp_path, SMOKE,
-                                **{"take = 250": "take = 0.001", "concurrency = 50": "concurrency = 10"})
+    # At quick_smoke's pace: its respondents still end as they expect, so the only threshold
+    # this run breaks is the one made impossible here, as at full pace.
+    scenario = quick_smoke(tmp_path, **{"take = 250": "take = 0.001", "concurrency = 50": "concurrency = 10"})
     out = loadtest("run", str(scenario), "--respondents", "20", "--reports", str(tmp_path / "r"))
     assert out.returncode == 3, out.stdout + out.stderr
     s = summary(tmp_path / "r")
@@ -129,7 +185,8 @@ def test_record_keeps_every_exchange_and_no_secret_reaches_any_output(tmp_path: 
     made_up = {name: f"sk-{name.lower()}-" + secrets.token_hex(12) for name in
                ("LOADTEST_API_KEY", "LOADTEST_PANEL_API_KEY", "LOADTEST_PANEL_SECRET", "LOADTEST_DATA_TOKEN")}
     recording = tmp_path / "rec.jsonl"
-    out = loadtest("run", str(SMOKE), "--respondents", "30", "--record", str(recording),
+    # smoke's personas, panel and read-back at quick_smoke's pace: every secret is used as before.
+    out = loadtest("run", str(quick_smoke(tmp_path)), "--respondents", "30", "--record", str(recording),
                    "--reports", str(tmp_path / "r"), env=made_up)
     assert out.returncode == 0, out.stdout + out.stderr
     header, *lines = [orjson.loads(x) for x in recording.read_bytes().splitlines()]
@@ -149,9 +206,15 @@ def test_record_keeps_every_exchange_and_no_secret_reaches_any_output(tmp_path: 
 
 
 def test_open_model_measures_from_intended_start(tmp_path: Path) -> None:
-    out = loadtest("run", str(STEADY), "--duration", "3", "--reports", str(tmp_path))
+    # steady.toml's arrivals (20 a second for 3 s) as they are; its respondents think a quarter
+    # as long (quick_smoke's pace and speeder rule), so the run does not wait ~8 s after the
+    # last arrival for the slowest completer. Arrivals still overlap: a completer walks >= 0.75 s.
+    steady = scenario_variant(tmp_path, STEADY, survey=quick_survey(tmp_path), **{
+        'name = "steady"': f'name = "steady"\nthink_scale = {QUICK_THINK_SCALE}'})
+    reports = tmp_path / "r"
+    out = loadtest("run", str(steady), "--duration", "3", "--reports", str(reports))
     assert out.returncode == 0, out.stdout + out.stderr
-    s = summary(tmp_path)
+    s = summary(reports)
     assert s["respondents"] == 60 and s["dropped_arrivals"] == 0
     take = s["requests"]["take"]
     assert take["corrected"]["p50_ms"] >= take["p50_ms"] > 0
