@@ -43,14 +43,16 @@ class Backtracker(Persona):
     @rule(status="success", when="going_back")
     def check_and_change(self, page: PageReply) -> Move:
         earlier = self.sent[-1]
-        # Seed 001 promises prior choices marked selected; echoed texts are the reference
-        # platform's extension, so those are noted, not failed.
-        problems = [p for q in page.questions for p in echo_mismatches(q, earlier)]
-        if problems:
-            self.fail_check("previous_page_mismatch", "; ".join(problems))
-        unseen = [p for q in page.questions for p in echo_extension_mismatches(q, earlier)]
-        if unseen:
-            self.note_extension("previous_page_values", "; ".join(unseen))
+        # Seed 001 promises prior choices marked selected on previous-page; echoed texts are the
+        # reference platform's extension, so those are noted, not failed. The same page shown by a
+        # resume (the reply to the changed submit below was lost) is a take's reply: no promise.
+        if page.via == "previous-page":
+            problems = [p for q in page.questions for p in echo_mismatches(q, earlier)]
+            if problems:
+                self.fail_check("previous_page_mismatch", "; ".join(problems))
+            unseen = [p for q in page.questions for p in echo_extension_mismatches(q, earlier)]
+            if unseen:
+                self.note_extension("previous_page_values", "; ".join(unseen))
         self.state = "done"
         # Change one answer the scenario did not pin (pinned ones steer screeners and quotas).
         pinned = {int(k) for k in (self.params.get("answers") or {})}

@@ -146,6 +146,7 @@ class RespondentFlow:
             page = parse_reply(reply.status, reply.body)
         except ServerContractError as exc:
             return self._failed(exc, events), None
+        page.via = self._step
         self._adopt_token(reply, page, events)
         if self._state is State.RESUMING:
             self._settle_resume(page, events)

@@ -89,6 +89,9 @@ class PageReply:
     languages: tuple[str, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)  # terminateReason, quotaId, message
     error: ApiError | None = None
+    # The step whose reply this is ("take", "submit-page", "previous-page", or "resume": a take
+    # after a lost reply), set by the flow: what a page promises depends on how it was asked for.
+    via: str = ""
 
     @property
     def terminal(self) -> bool:

@@ -115,7 +115,7 @@ def check_common(s: dict[str, Any], srv: RunningServer) -> None:
 @pytest.mark.slow
 def test_loadtest_run_against_the_independent_server(tmp_path: Path, server: RunningServer) -> None:
     reports = tmp_path / "reports"
-    run = subprocess.run([sys.executable, "-m", "loadtest.cli", "run", str(scenario(tmp_path, server, 96)),
+    run = subprocess.run([sys.executable, "-m", "loadtest.cli", "run", str(scenario(tmp_path, server, 28)),
                           "--reports", str(reports)], cwd=tmp_path, env=env(server), capture_output=True,
                          text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

@@ -176,3 +176,21 @@ def test_population_mix_is_exact_and_respondents_are_reproducible(tmp_path: Path
     first = [pop.respondent(i)[1].r.rng.random() for i in range(5)]
     again = [Population([a, b], seed=4).respondent(i)[1].r.rng.random() for i in range(5)]
     assert first == again and len(set(first)) == 5
+
+
+def test_backtracker_checks_the_echo_only_on_previous_page_not_on_a_resume() -> None:
+    # Its changed submit after going back is lost; the resume (a take with the token) shows the
+    # same page again without selections, which seed 001 does not promise on a take.
+    flow = make_flow("backtracker", max_back_after=1)
+    flow.start()
+    _, req = flow.receive(reply("success"))
+    sent = orjson.loads(req.body)  # type: ignore[union-attr]
+    flow.receive(reply("success"))
+    echoed = {**Q, "answers": [{**a, "selected": str(a["id"]) == str(sent["u_1"])} for a in Q["answers"]]}
+    _, req = flow.receive(reply("success", questions=[{"html": "", "json": echoed}]))  # previous-page, echoed
+    assert req is not None and req.step == "submit-page" and flow.result.checks == []
+    _, req = flow.lost(TransportError("connection reset"))
+    assert req is not None and req.step == "resume"
+    _, req = flow.receive(reply("success"))  # the same page, as a take shows it: nothing marked selected
+    assert flow.result.checks == [] and [r.how for r in flow.result.recoveries] == ["resubmitted"]
+    assert req is not None and req.step == "submit-page"
