@@ -4,11 +4,13 @@ respondents.jsonl is appended as respondents finish, in batches of whole lines: 
 an unbuffered file once FLUSH_S has passed since the last or FLUSH_BYTES are waiting (one write a
 respondent cost ~4 µs a request on the engine's loop, bench/engine_logic_cost.py). The drivers also
 flush before a respondent's completion callback goes out and before every checkpoint, so a runner
-killed outright loses the respondents still in flight and at most the last FLUSH_S of finished
-ones, none of which has a callback sent or is counted in checkpoint.json. A write the disk cuts
-short (ENOSPC) is taken back to the end of the previous batch before the error is raised, so the
-file never ends in half a line that way (the refused batch is lost; the run stops on it). A kill
-can still cut the one write in flight: `read_respondents` skips a torn last line and says so.
+killed outright loses the respondents still in flight and the finished ones since the last flush
+(FLUSH_S while respondents keep finishing; when they stop, the next checkpoint's flush, at most
+CHECKPOINT_S later), none of which has a callback sent or is counted in checkpoint.json. A write
+the disk cuts short (ENOSPC) is taken back to the end of the previous batch before the error is
+raised, so the file never ends in half a line that way (the refused batch is lost; the run stops
+on it). A kill can still cut the one write in flight: `read_respondents` skips a torn last line
+and says so.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def check_output_paths(reports: Path, record: Path | None = None, reports_option
         _probe_dir(parent, "--record")
 
 
-FLUSH_S = 0.5  # respondents.jsonl's loss window on a kill, beside the respondents in flight
+FLUSH_S = 0.5  # a batch waits at most this long for the next respondent to finish (see the top)
 FLUSH_BYTES = 64 * 1024
 EXIT_WRITE_FAILED = 1  # a run stopped by a file it could not write exits as a crash does (cli's EXIT_CRASH)
 
