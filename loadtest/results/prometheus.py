@@ -42,19 +42,30 @@ class LiveView:
     labels: dict[str, str] = field(default_factory=dict)  # scenario, driver: on loadtest_run_info
 
 
-def _buckets(hist: HdrHistogram) -> list[tuple[str, float]]:
-    """Cumulative counts at each bound (seconds) from a histogram of microseconds, then +Inf."""
-    bounds = [round(b * 1e6) for b in BUCKETS_S]
-    counts = [0] * len(bounds)
-    total = 0
-    for item in hist.get_recorded_iterator():
-        value, n = item.value_iterated_to, item.count_at_value_iterated_to
-        total += n
-        for i, bound in enumerate(bounds):
-            if value <= bound:
-                counts[i] += n
-    out = [(f"{b:g}", float(c)) for b, c in zip(BUCKETS_S, counts, strict=True)]
-    return [*out, ("+Inf", float(total))]
+def _buckets(hist: HdrHistogram) -> tuple[list[tuple[str, float]], float]:
+    """Cumulative counts at each bound (seconds) from a histogram of microseconds, then +Inf; and
+    the sum of the samples in seconds (each at its bucket's middle, as hdrh's mean takes them).
+
+    Read from one copy of the counts array, never through hdrh's iterators: the engine's loop
+    records on while this runs in the exporter's thread, and an iterator that sees the total move
+    raises (HdrConcurrentModificationException, a 500 to the scrape). Slicing the ctypes array is
+    one C call, so the copy is one consistent moment of the histogram.
+    """
+    counts = hist.counts[:hist.counts_len]
+    bound_index = [hist.get_counts_array_index(round(b * 1e6)) for b in BUCKETS_S]
+    cumulative: list[tuple[str, float]] = []
+    running, start = 0, 0
+    for bound, index in zip(BUCKETS_S, bound_index, strict=True):
+        running += sum(counts[start:index + 1])
+        start = index + 1
+        cumulative.append((f"{bound:g}", float(running)))
+    total = running + sum(counts[start:])
+    sum_us = 0
+    for index, n in enumerate(counts):
+        if n:
+            low = hist.get_value_from_index(index)
+            sum_us += n * (low + ((hist.get_highest_equivalent_value(low) - low + 1) >> 1))
+    return [*cumulative, ("+Inf", float(total))], sum_us / 1e6
 
 
 class RunCollector(Collector):
@@ -82,9 +93,8 @@ class RunCollector(Collector):
             requests.add_metric([step], s.count)
             failures.add_metric([step], s.failures)
             limited.add_metric([step], s.rate_limited)
-            hist = s.service
-            n = hist.get_total_count()
-            latency.add_metric([step], _buckets(hist), sum_value=hist.get_mean_value() * n / 1e6 if n else 0.0)
+            buckets, sum_s = _buckets(s.service)
+            latency.add_metric([step], buckets, sum_value=sum_s)
         yield from (requests, failures, limited, latency)
         walking = GaugeMetricFamily("loadtest_respondents_in_flight", "Respondents walking the survey now.")
         walking.add_metric([], max(0, view.in_flight()))
