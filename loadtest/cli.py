@@ -8,34 +8,43 @@ handles it. Exit codes: 0 passed, 1 crashed, 2 bad input, 3 a threshold or check
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 import loadtest
 from loadtest.core.usage import BadInput
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_CHECK_FAILED", "EXIT_CRASH", "EXIT_INTERRUPTED", "EXIT_OK", "main"]
+__all__ = ["COMMANDS", "EXIT_BAD_INPUT", "EXIT_CHECK_FAILED", "EXIT_CRASH", "EXIT_INTERRUPTED", "EXIT_OK", "main"]
 
 EXIT_OK, EXIT_CRASH, EXIT_BAD_INPUT, EXIT_CHECK_FAILED = 0, 1, 2, 3
 EXIT_INTERRUPTED = 4  # results/interruption.py, where the drivers take it from
 
 
-def _parser() -> argparse.ArgumentParser:
-    from loadtest.engine import command as run_command
-    from loadtest.explore import command as explore_command
-    from loadtest.locust_driver import command as locust_command
-    from loadtest.platform import command as mock_command
-    from loadtest.replay import command as replay_command
-    from loadtest.report import command as report_command
-    from loadtest.scenario import command as scenario_command
+# Subcommand -> the module that parses and handles it, in the order `loadtest --help` lists them.
+COMMANDS = {
+    "init": "loadtest.scenario.command",
+    "personas": "loadtest.scenario.command",
+    "run": "loadtest.engine.command",
+    "locust": "loadtest.locust_driver.command",
+    "mock": "loadtest.platform.command",
+    "report": "loadtest.report.command",
+    "replay": "loadtest.replay.command",
+    "explore": "loadtest.explore.command",
+}
 
+
+def _parser(argv: list[str]) -> argparse.ArgumentParser:
+    """Only the named subcommand's module is imported (a stage's imports cost up to a second:
+    `loadtest mock`, which every run without a target starts, needs none of the others); all of
+    them for the top-level help, --version, or a name that is not a subcommand."""
     parser = argparse.ArgumentParser(
         prog="loadtest", description="Load tester and respondent simulator for online-survey APIs.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"loadtest {loadtest.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for stage in (scenario_command, run_command, locust_command, mock_command, report_command, replay_command,
-                  explore_command):
-        stage.add_parser(sub)
+    chosen = COMMANDS.get(argv[0]) if argv else None
+    for name in dict.fromkeys([chosen] if chosen else COMMANDS.values()):
+        importlib.import_module(name).add_parser(sub)
     return parser
 
 
@@ -49,7 +58,8 @@ exit codes: 0 passed, 1 crashed, 2 bad input, 3 a threshold or check failed, 4 i
 """
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser(argv).parse_args(argv)
     try:
         code: int = args.handler(args)
         return code

@@ -60,7 +60,7 @@ def test_every_loadtest_command_parses_and_names_real_files(ci: str) -> None:
         err = io.StringIO()
         with contextlib.redirect_stderr(err):
             try:
-                args = _parser().parse_args(argv)
+                args = _parser(argv).parse_args(argv)
             except SystemExit:
                 pytest.fail(f"{ci}: loadtest {' '.join(argv)}: {err.getvalue().strip()}")
         if argv[0] == "run":

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 from pathlib import Path
 
 import pytest
 
-from loadtest import __version__
-from loadtest.cli import _parser, main
+from loadtest import __version__, cli
+from loadtest.cli import COMMANDS, _parser, main
 from loadtest.scenario.file import load_scenario
 
 NAMES = ("abandoner", "backtracker", "completer", "gatecrasher", "opt_out", "polyglot", "quota_chaser", "returner",
@@ -83,7 +84,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def _subcommands() -> dict[str, argparse.ArgumentParser]:
-    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    sub = next(a for a in _parser([])._actions if isinstance(a, argparse._SubParsersAction))
     return dict(sub.choices)
 
 
@@ -104,3 +105,20 @@ def test_run_help_shows_the_load_overrides() -> None:
     text = _subcommands()["run"].format_help()
     for option in ("-u N, --concurrency N", "--arrival-rate R", "--duration S", "--no-preflight"):
         assert option in text
+
+
+def test_the_command_table_names_every_subcommand_each_module_adds() -> None:
+    assert list(_subcommands()) == list(COMMANDS)
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_a_subcommand_builds_only_its_own_modules_parser(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    imported: list[str] = []
+    real = importlib.import_module
+    monkeypatch.setattr(cli.importlib, "import_module", lambda m: imported.append(m) or real(m))
+    args = _parser([name]).parse_known_args([name, *REQUIRED.get(name, [])])[0]
+    assert imported == [COMMANDS[name]] and args.command == name
+
+
+REQUIRED = {"init": ["dir"], "run": ["s.toml"], "locust": ["s.toml"], "report": ["r"], "replay": ["r.jsonl"],
+            "explore": ["s.toml"]}
