@@ -160,9 +160,7 @@ class TestRun:
                 if self.panel is not None:  # its callback may go out next
                     self.log.flush()
             except OSError as exc:
-                if (line := write_error(exc)) is None:
-                    raise
-                self.write_failed(line)
+                self.refused(exc)
                 return
         else:
             self.lines.append(respondent_line(result, timings))
@@ -187,8 +185,11 @@ class TestRun:
         mine["respondents"] += report["metrics"]["respondents"]
         mine["started"] = mine.get("started", 0) + sum(report["started"].values())
         mine["requests"] += sum(s["count"] for s in report["metrics"]["steps"].values())
-        if report["lines"] and self.log is not None:
-            self.log.write_lines(report["lines"])
+        if report["lines"] and self.log is not None and self.write_failure is None:
+            try:
+                self.log.write_lines(report["lines"])
+            except OSError as exc:
+                self.refused(exc)
         self.started.update(report["started"])
         self.started_total.update(report["started"])
         self.remote[worker] = {"limits": report["limits"], "callbacks": report["callbacks"]}
@@ -207,6 +208,12 @@ class TestRun:
             if self.on_write_failure is not None:
                 self.on_write_failure(line)
 
+    def refused(self, exc: OSError) -> None:
+        """A run file's write the disk refused: one line and the test stops; any other OSError is a bug."""
+        if (line := write_error(exc)) is None:
+            raise exc
+        self.write_failed(line)
+
     def checkpoint(self) -> None:
         """The figures so far into checkpoint.json (results/checkpoint.py), for a process killed
         outright; the export's zlib runs on a real thread of gevent's pool, off the hub."""
@@ -214,7 +221,11 @@ class TestRun:
             return
         if not self._flush_log():  # no respondent counted in the checkpoint is missing from the log
             return
-        snap, open_seconds = self.checkpoints.take(self.metrics)
+        try:
+            snap, open_seconds = self.checkpoints.take(self.metrics)  # appends the settled timeline seconds
+        except OSError as exc:
+            self.refused(exc)
+            return
         extra = {"elapsed_s": round(time.monotonic() - self.t0, 3), "started": sum(self.started_total.values()),
                  "finished": self.metrics.respondents, "limits": self.limits(),
                  **({"callbacks": self.callbacks()} if self.panel is not None else {})}
@@ -229,9 +240,7 @@ class TestRun:
 
         failure = gevent.get_hub().threadpool.apply(write)
         if failure is not None:
-            if (line := write_error(failure)) is None:
-                raise failure
-            self.write_failed(line)
+            self.refused(failure)
 
     def _flush_log(self) -> bool:
         """respondents.jsonl's waiting lines onto the disk; False (and the test stopping) if it is full."""
@@ -240,9 +249,7 @@ class TestRun:
         try:
             self.log.flush()
         except OSError as exc:
-            if (line := write_error(exc)) is None:
-                raise
-            self.write_failed(line)
+            self.refused(exc)
             return False
         return True
 
@@ -332,9 +339,7 @@ class TestRun:
         try:
             write_run_files(self.run_dir, summary, self.metrics.timeline_rows())
         except OSError as exc:
-            if (line := write_error(exc)) is None:
-                raise
-            self.write_failed(line)
+            self.refused(exc)
         else:
             if self.checkpoints is not None:
                 self.checkpoints.close()  # summary.json is written: the checkpoint has done its work
