@@ -50,18 +50,30 @@ def test_metrics_shipped_through_msgpack_merge_to_the_same_percentiles_as_one_pr
 
 
 def test_a_worker_limiter_waits_for_its_share_then_paces_at_it() -> None:
+    import time
+
     import gevent
 
     from loadtest.locust_driver.gevent_io import GeventLimiter
 
     lim = GeventLimiter("panel", target=10.0)
-    taker = gevent.spawn(lambda: [lim.acquire_blocking() for _ in range(3)])
+    granted: list[float] = []
+
+    def take() -> None:
+        for _ in range(3):
+            lim.acquire_blocking()
+            granted.append(time.monotonic())
+
+    taker = gevent.spawn(take)
     gevent.idle()  # the taker runs until it blocks
     assert lim.granted == 0 and not taker.dead  # no share from the master yet: nothing goes out
+    shared_at = time.monotonic()
     lim.set_share(100.0)
     taker.join(timeout=5)
     assert taker.dead and lim.granted == 3
-    assert lim.last_at is not None and lim.first_at is not None and lim.last_at - lim.first_at >= 0.02 - 1e-3
+    # Never early: the k-th permit at least k intervals after the share came (a late one, on a
+    # busy machine, is allowed: the bucket keeps the schedule, so the next is not late too).
+    assert all(at >= shared_at + (k + 1) * 0.01 for k, at in enumerate(granted)), (shared_at, granted)
 
 
 def test_waiting_senders_book_one_permit_at_a_time_so_a_new_share_applies_at_once() -> None:
