@@ -74,7 +74,7 @@ class Backtracker(Persona):
     @rule(status="success", when="time_to_go_back")
     def go_back(self, page: PageReply) -> Move:
         self.state = "back"
-        return Back(think_s=self.think.sample(self.rng))
+        return Back(think_s=self.pause())
 
     @rule(status="success")
     def answer_page(self, page: PageReply) -> Move:

@@ -16,7 +16,7 @@ class Returner(Persona):
     @rule(status="survey_complete", when="not_back_yet")
     def come_back(self, page: PageReply) -> Move:
         self.returned = True
-        return Take(query={"transaction_id": self.r.transaction_id}, fresh=True, think_s=self.think.sample(self.rng))
+        return Take(query={"transaction_id": self.r.transaction_id}, fresh=True, think_s=self.pause())
 
     @rule(status="already_completed", when="not_back_yet")
     def never_completed(self, page: PageReply) -> None:

@@ -326,8 +326,13 @@ class Persona:
         self.extensions.append((name, detail))
 
     def think_for(self, page: PageReply) -> float:
+        """Seconds to answer the page: one draw per question, times think_scale."""
         scale = float(self.params.get("think_scale", 1.0))
         return scale * sum(self.think.sample(self.rng) for _ in page.questions)
+
+    def pause(self) -> float:
+        """Seconds before a move that answers nothing (going back, coming back): one draw, times think_scale."""
+        return float(self.params.get("think_scale", 1.0)) * self.think.sample(self.rng)
 
     def submit(self, form: dict[str, Any], page: PageReply | None = None) -> Submit:
         return Submit(form=form, think_s=self.think_for(page) if page is not None else 0.0)

@@ -194,3 +194,22 @@ def test_backtracker_checks_the_echo_only_on_previous_page_not_on_a_resume() -> 
     _, req = flow.receive(reply("success"))  # the same page, as a take shows it: nothing marked selected
     assert flow.result.checks == [] and [r.how for r in flow.result.recoveries] == ["resubmitted"]
     assert req is not None and req.step == "submit-page"
+
+
+@pytest.mark.parametrize(("script", "ending"), [("backtracker", "success"), ("returner", "survey_complete")])
+@pytest.mark.parametrize("scale", [0.0, 1.0])
+def test_think_scale_scales_every_wait_going_back_and_coming_back_too(script: str, ending: str, scale: float) -> None:
+    flow = make_flow(script, think_scale=scale)
+    req = flow.start()
+    sent = []
+    for i in range(12):  # pages until the persona goes back (backtracker) or comes back after completing (returner)
+        _, req = flow.receive(reply(ending if i == 3 else "success", token=f"t{i}"))
+        assert req is not None
+        sent.append(req)
+        if req.step in ("previous-page", "take"):
+            break
+    assert req.step == ("previous-page" if script == "backtracker" else "take")
+    if scale == 0:
+        assert [r.think_s for r in sent] == [0.0] * len(sent)
+    else:
+        assert req.think_s > 0
