@@ -9,6 +9,7 @@ are listed and reconciled against respondents.jsonl, which holds every finished 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,8 @@ class PanelSession:
         self._queue.put_nowait(None)
 
     # --- after the run ------------------------------------------------------------------------------
-    async def reconcile(self, respondents_file: Path, run_prefix: str | None = None) -> dict[str, Any] | None:
+    async def reconcile(self, respondents_file: Path, run_prefix: str | None = None,
+                        lost_with_worker: Callable[[int], bool] | None = None) -> dict[str, Any] | None:
         if self.setup_error is not None:
             return {"passed": False, "error": f"panel set-up failed: {self.setup_error}", "mismatches": [],
                     "problems": {"setup": 1}}
@@ -121,7 +123,7 @@ class PanelSession:
             else:
                 return {"passed": False, "error": error, "mismatches": [], "problems": {"unlisted": 1}}
         lines, _ = read_respondents(respondents_file)  # a torn last line (a killed run) is skipped
-        return reconcile(lines, transactions, run_prefix)
+        return reconcile(lines, transactions, run_prefix, lost_with_worker)
 
     def summary(self) -> dict[str, Any]:
         return {"panel_surveys": {str(k): v for k, v in self.panel_surveys.items()}, **self.callbacks.summary()}

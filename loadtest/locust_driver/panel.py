@@ -9,6 +9,7 @@ not be sent in that time is counted as `undelivered` (and reconciliation shows i
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -71,8 +72,9 @@ class LocustPanel:
     def close(self) -> None:
         run_to_completion(self.session.__aexit__(None, None, None))
 
-    def reconcile(self, respondents_file: Any, run_prefix: str | None = None) -> dict[str, Any] | None:
-        return run_to_completion(self.session.reconcile(respondents_file, run_prefix))
+    def reconcile(self, respondents_file: Any, run_prefix: str | None = None,
+                  lost_with_worker: Callable[[int], bool] | None = None) -> dict[str, Any] | None:
+        return run_to_completion(self.session.reconcile(respondents_file, run_prefix, lost_with_worker))
 
     def export(self) -> dict[str, Any]:
         """This process's callback figures so far (cumulative), in summary.json's `callbacks` shape."""

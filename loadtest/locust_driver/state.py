@@ -175,13 +175,15 @@ class TestRun:
         started, self.started = self.started, Counter()
         self.shipped["respondents"] += metrics.respondents
         self.shipped["requests"] += metrics.total_requests
-        return {"metrics": metrics.export(int(self.t0_wall)), "lines": lines, "started": dict(started),
+        return {"worker_index": self.cfg.worker_index,
+                "metrics": metrics.export(int(self.t0_wall)), "lines": lines, "started": dict(started),
                 "limits": {n: lim.export() for n, lim in self.limiters.items()},
                 "callbacks": self.panel.export() if self.panel is not None else None}
 
     def absorb(self, worker: str, report: dict[str, Any]) -> None:
         self.metrics.absorb(report["metrics"], int(self.t0_wall))
-        mine = self.received.setdefault(worker, {"respondents": 0, "requests": 0, "started": 0})
+        mine = self.received.setdefault(worker, {"index": report.get("worker_index", -1), "respondents": 0,
+                                                 "requests": 0, "started": 0})
         mine["respondents"] += report["metrics"]["respondents"]
         mine["started"] = mine.get("started", 0) + sum(report["started"].values())
         mine["requests"] += sum(s["count"] for s in report["metrics"]["steps"].values())
@@ -311,6 +313,15 @@ class TestRun:
         return [{"name": name, "target": lim["target"], "achieved": lim["achieved"] or 0, "granted": lim["granted"],
                  "processes": lim["processes"]} for name, lim in self.limits().items()]
 
+    def _walked_by_lost_worker(self, extra: dict[str, Any] | None) -> Callable[[int], bool] | None:
+        """Master: which respondent indices a lost worker walked (its callbacks may have died
+        queued in it); None when no worker was lost."""
+        lost = (extra or {}).get("workers", {}).get("lost") or []
+        indices = frozenset(self.received[w]["index"] for w in lost if w in self.received)
+        if not indices:
+            return None
+        return lambda index: index // WORKER_STRIDE in indices
+
     def report(self, locust_stats: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Write summary.json (the schema `loadtest run` writes) and return it."""
         assert self.run_dir is not None and self.log is not None
@@ -320,7 +331,8 @@ class TestRun:
         checks = not self.cancelled.is_set()  # after a second signal: the report now, with what there is
         if self.panel is not None:
             panel = {"callbacks": self.callbacks(),
-                     "reconciliation": self.panel.reconcile(self.log.path, self.scenario.transaction_prefix)
+                     "reconciliation": self.panel.reconcile(self.log.path, self.scenario.transaction_prefix,
+                                                            self._walked_by_lost_worker(extra))
                      if checks else None}
             self.panel.close()
         if self.check_data and checks:

@@ -5,6 +5,7 @@ the scenario allows it."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from loadtest.checks.data_check import check_data
@@ -61,3 +62,38 @@ def test_a_lost_worker_fails_the_run_unless_the_scenario_allows_it() -> None:
     s = {"thresholds": [], "passed": True}  # not a master: nothing to say
     _lost_workers_threshold(s, allowed=False)
     assert s == {"thresholds": [], "passed": True}
+
+
+def test_callbacks_still_queued_in_a_lost_worker_are_lost_with_it_not_missing() -> None:
+    stride = 10_000_000
+    lines = [_line(1), _line(stride + 1), _line(stride + 2), _line(2 * stride + 1)]
+    listed: list[dict[str, Any]] = [{"id": f"{PREFIX}-{stride + 1:06d}", "result": 10}]
+    # worker 1 was lost: two of its respondents' callbacks went down with it (one got through);
+    # workers 0 and 2 are alive, so their missing callbacks are the run's own problem
+    out = reconcile(lines, listed, run_prefix=PREFIX, lost_with_worker=lambda i: i // stride == 1)
+    assert out["lost_with_worker"] == 1 and out["lost_with_worker_transactions"] == [f"{PREFIX}-{stride + 2:06d}"]
+    assert out["problems"] == {"missing": 2}
+    assert sorted(m["respondent"] for m in out["mismatches"]) == [1, 2 * stride + 1]
+    assert "lost_with_worker" not in reconcile(lines, listed, run_prefix=PREFIX)  # no worker lost: not claimed
+
+
+def test_the_master_knows_which_indices_a_lost_worker_walked(tmp_path: Path) -> None:
+    import dataclasses
+
+    from loadtest.locust_driver.state import WORKER_STRIDE, ProcessConfig, TestRun
+    from loadtest.scenario.file import load_scenario
+    from tests.helpers import ROOT
+
+    sc = dataclasses.replace(load_scenario(ROOT / "scenarios" / "smoke.toml"), panel=None)
+    cfg = ProcessConfig(sc, "http://127.0.0.1:9", tmp_path, "worker", 3, "k", "pk", "ps")
+    master = TestRun(dataclasses.replace(cfg, role="master", worker_index=0), sc)
+    try:
+        master.absorb("w-three", TestRun(cfg, sc).take_report())
+        master.absorb("w-four", TestRun(dataclasses.replace(cfg, worker_index=4), sc).take_report())
+        walked = master._walked_by_lost_worker({"workers": {"lost": ["w-three"]}})
+        assert walked is not None
+        assert walked(3 * WORKER_STRIDE + 17) and not walked(4 * WORKER_STRIDE + 17) and not walked(17)
+        assert master._walked_by_lost_worker({"workers": {"lost": []}}) is None
+    finally:
+        assert master.log is not None
+        master.log.close()
