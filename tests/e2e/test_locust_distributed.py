@@ -23,11 +23,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def smoke_without_latency_thresholds(tmp: Path) -> Path:
-    """smoke.toml but for its p95 thresholds: this test checks what the processes add up to, not
-    how fast a shared machine is (beside a busy core, the first takes of 16 users starting at once
-    in two fresh worker processes took 300 ms, over smoke's 250)."""
-    return scenario_variant(tmp, SMOKE, **{"[thresholds.p95_ms]\ntake = 250\nsubmit-page = 250\n": ""})
+def smoke_without_pace_thresholds(tmp: Path) -> Path:
+    """smoke.toml but for its thresholds on pace: this test checks what the processes add up to,
+    not how fast a shared machine is. Beside a busy core the first takes of 16 users starting at
+    once in two fresh worker processes took 300 ms (over smoke's p95 of 250); and in an 8 s run
+    the completers, the slowest walkers, can finish too few to make smoke's 30% share of
+    completes. What every reply and every respondent must be (error_ratio, unexpected) stays."""
+    return scenario_variant(tmp, SMOKE, **{"[thresholds.p95_ms]\ntake = 250\nsubmit-page = 250\n": "",
+                                           "[thresholds.outcome_share]\nsurvey_complete = { min = 0.3 }": ""})
+
+
+def failed_thresholds(reports: Path) -> str:
+    """What a master's exit 3 was for, from its summary.json (the log's tail may not say)."""
+    found = list(reports.glob("*/summary.json"))
+    if not found:
+        return "no summary.json"
+    s = orjson.loads(found[0].read_bytes())
+    return repr({"thresholds": [t for t in s.get("thresholds", []) if not t.get("passed")],
+                 **{k: s.get(k, {}).get("problems") for k in ("reconciliation", "data_check") if s.get(k)}})
 
 
 def locust(scenario: Path, *args: str, log: Path) -> subprocess.Popen[bytes]:
@@ -39,7 +52,7 @@ def locust(scenario: Path, *args: str, log: Path) -> subprocess.Popen[bytes]:
 def test_a_master_with_two_workers_adds_up_exactly_what_each_worker_reported(tmp_path: Path) -> None:
     port = free_port()
     reports = tmp_path / "reports"
-    scenario = smoke_without_latency_thresholds(tmp_path)
+    scenario = smoke_without_pace_thresholds(tmp_path)
     with running_mock(CUSTOMER, STORE_VISIT, db=tmp_path / "db.sqlite") as platform:
         master = locust(scenario, "--master", "--headless", "-u", "16", "-r", "16", "-t", "8s", "--expect-workers", "2",
                         "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port), "--host", platform.url,
@@ -47,7 +60,8 @@ def test_a_master_with_two_workers_adds_up_exactly_what_each_worker_reported(tmp
         workers = [locust(scenario, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port),
                           log=tmp_path / f"worker{i}.log") for i in range(2)]
         try:
-            assert master.wait(timeout=150) == 0, (tmp_path / "master.log").read_text()[-3000:]
+            code = master.wait(timeout=150)
+            assert code == 0, (tmp_path / "master.log").read_text()[-3000:] + failed_thresholds(reports)
             for w in workers:
                 assert w.wait(timeout=30) == 0
         finally:
