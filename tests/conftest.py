@@ -8,9 +8,17 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
+
+# Where the environment says PYTHONDONTWRITEBYTECODE (this machine's does), every Python process
+# the suite starts (hundreds: `loadtest mock`, runs, Locust) would compile the package from source
+# again, ~0.3 s each. The suite keeps bytecode caches (gitignored) for itself and its children.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 TESTS = Path(__file__).resolve().parent
 LOOPBACK_FOLDERS = {"loopback", "independent_server"}
