@@ -15,6 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from tests.local_http import local_async_client, local_client
+
 from .server import running_server
 from .testing import (
     BASE,
@@ -257,7 +259,7 @@ async def _finish(client: httpx.AsyncClient, token: str) -> str:
 
 
 async def _race_at_completion(url: str, n: int) -> Counter[str]:
-    async with httpx.AsyncClient(base_url=url, headers={"api-key": KEY}) as client:
+    async with local_async_client(base_url=url, headers={"api-key": KEY}) as client:
         reached = await asyncio.gather(*(_to_last_page(client, NORTH) for _ in range(n)))
         assert {s for _, s in reached} == {"success"}  # nobody was turned away before the cell filled
         return Counter(await asyncio.gather(*(_finish(client, token) for token, _ in reached)))
@@ -268,7 +270,7 @@ async def _free_running(url: str, n: int) -> Counter[str]:
         token, reached = await _to_last_page(client, NORTH)
         return reached if reached != "success" else await _finish(client, token)
 
-    async with httpx.AsyncClient(base_url=url, headers={"api-key": KEY}) as client:
+    async with local_async_client(base_url=url, headers={"api-key": KEY}) as client:
         return Counter(await asyncio.gather(*(one(client) for _ in range(n))))
 
 
@@ -277,7 +279,7 @@ def test_quota_cell_is_never_exceeded_by_20_concurrent_completers() -> None:
         outcomes = asyncio.run(_race_at_completion(srv.url, 20))  # all 20 submit the last page at once
         assert outcomes == Counter({"survey_complete": 5, "quota_full": 15})
         assert srv.stats.completes_by_cell == {"north": 5} and srv.stats.quota_full == 15
-        with httpx.Client(base_url=srv.url, headers={"api-key": KEY}) as client:
+        with local_client(base_url=srv.url, headers={"api-key": KEY}) as client:
             late = Walker(client)
             late.take()
             assert status(late.submit(page1(region=NORTH))) == "quota_full"  # turned away at page 1 now
@@ -392,7 +394,7 @@ def test_runs_standalone_and_stops_on_sigterm() -> None:
             assert proc.stdout is not None
             url = proc.stdout.readline().strip()  # printed once it listens
             assert url.startswith("http://127.0.0.1:")
-            with httpx.Client(headers={"api-key": KEY}) as client:
+            with local_client(headers={"api-key": KEY}) as client:
                 assert status(client.get(f"{url}{BASE}/take")) == "success"
                 proc.send_signal(signal.SIGTERM)  # with the client's connection still open
                 _, stderr = proc.communicate(timeout=20)

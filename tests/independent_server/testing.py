@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from tests.local_http import local_client
+
 from . import survey as S
 from .config import ServerConfig
 from .server import RunningServer, running_server
@@ -43,7 +45,7 @@ def quiet(**overrides: Any) -> ServerConfig:
 
 @contextmanager
 def serve(config: ServerConfig) -> Iterator[tuple[RunningServer, httpx.Client]]:
-    with running_server(config) as srv, httpx.Client(base_url=srv.url, headers={"api-key": KEY}) as client:
+    with running_server(config) as srv, local_client(base_url=srv.url, headers={"api-key": KEY}) as client:
         yield srv, client
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from tests.helpers import CUSTOMER, ROOT, running_mock
+from tests.local_http import local_client
 
 
 def _mock(*args: str) -> subprocess.CompletedProcess[str]:
@@ -38,11 +39,10 @@ def test_two_surveys_with_one_id_are_refused(tmp_path: Path) -> None:
 
 
 def test_the_api_key_comes_from_the_named_environment_variable(tmp_path: Path) -> None:
-    import httpx
 
     with running_mock(CUSTOMER, db=tmp_path / "k.db", env={"MY_SURVEY_KEY": "s3cr3t-value-for-test"},
                       extra=("--api-key-env", "MY_SURVEY_KEY")) as srv:
-        with httpx.Client(base_url=srv.url) as c:
+        with local_client(base_url=srv.url) as c:
             url = "/a/api/v2/surveys/100001/take"
             assert c.get(url, headers={"api-key": "loadtest-local-key"}).status_code == 401
             assert c.get(url, headers={"api-key": "s3cr3t-value-for-test"}).status_code == 200

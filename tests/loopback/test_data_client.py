@@ -14,6 +14,7 @@ from loadtest.checks.data_check import check_data
 from loadtest.control.data_client import DataApiError, fetch_records, stream_records
 from loadtest.local_defaults import DEFAULT_DATA_TOKEN
 from tests.helpers import CS_ID, CS_PAGES, FIXTURES, MockServer, Walker, no_speeder, running_mock
+from tests.local_http import local_client
 
 RACE_ID = 300003
 ALL = ["screener", "experience", "support", "feedback", "followup"]
@@ -28,7 +29,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockServer]:
 
 @pytest.fixture
 def client(server: MockServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30) as c:
+    with local_client(base_url=server.url, timeout=30) as c:
         assert c.post("/__admin/reset").status_code == 200
         yield c
 
@@ -100,7 +101,7 @@ def test_the_client_streams_in_order_and_reports_refusals_without_the_token(serv
             seen.append(record["respid"])
         return seen
 
-    with httpx.Client(base_url=server.url) as c:
+    with local_client(base_url=server.url) as c:
         c.post("/__admin/reset")
         _respondents(c)
     assert anyio.run(first_two) == [1, 2, 3, 4]

@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from tests.helpers import API_KEY, CS_ID, CS_PAGES, CUSTOMER, MockServer, no_speeder, running_mock
+from tests.local_http import local_client
 
 TAKE = f"/a/api/v2/surveys/{CS_ID}/take"
 SUBMIT = f"/a/api/v2/surveys/{CS_ID}/submit-page"
@@ -26,7 +27,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockServer]:
 
 @pytest.fixture
 def client(server: MockServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10, headers={"api-key": API_KEY}) as c:
+    with local_client(base_url=server.url, timeout=10, headers={"api-key": API_KEY}) as c:
         yield c
 
 
@@ -105,7 +106,7 @@ def test_a_bad_faults_file_stops_the_mock_with_exit_2(tmp_path: Path) -> None:
 def test_admin_endpoints_can_be_protected_by_a_token_that_never_shows(tmp_path: Path) -> None:
     token = "adm-" + __import__("secrets").token_hex(8)
     with running_mock(CUSTOMER, db=tmp_path / "db.sqlite", env={"LOADTEST_ADMIN_TOKEN": token}) as srv:
-        with httpx.Client(base_url=srv.url, timeout=10) as c:
+        with local_client(base_url=srv.url, timeout=10) as c:
             for method, path in (("GET", "/__admin/stats"), ("PUT", "/__admin/faults"), ("POST", "/__admin/reset")):
                 r = c.request(method, path, content=b"{}")
                 assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer", path

@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from tests.helpers import API_KEY, CS_ID, CS_PAGES, CUSTOMER, MockServer, running_mock
+from tests.local_http import local_client
 
 TAKE = f"/a/api/v2/surveys/{CS_ID}/take"
 SUBMIT = f"/a/api/v2/surveys/{CS_ID}/submit-page"
@@ -33,7 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockServer]:
 
 @pytest.fixture
 def client(server: MockServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10, headers={"api-key": API_KEY}) as c:
+    with local_client(base_url=server.url, timeout=10, headers={"api-key": API_KEY}) as c:
         yield c
 
 

@@ -24,6 +24,7 @@ from tests.helpers import (
     running_mock,
     survey_variant,
 )
+from tests.local_http import local_async_client, local_client
 
 SPEEDY_ID = 100009  # customer_satisfaction with a 600 s speeder rule: any scripted walk is a speeder
 RACE_ID = 300003
@@ -44,7 +45,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockServer]:
 
 @pytest.fixture
 def client(server: MockServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10) as c:
+    with local_client(base_url=server.url, timeout=10) as c:
         assert c.post("/__admin/reset").status_code == 200
         yield c
 
@@ -215,7 +216,7 @@ def test_100_respondents_racing_for_a_cell_of_10_give_exactly_10_completes(clien
 
     async def race() -> None:
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-        async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as ac:
+        async with local_async_client(base_url=server.url, timeout=30, limits=limits) as ac:
             async def one(i: int) -> None:
                 outcomes.append(await _race_one(ac, i))
 

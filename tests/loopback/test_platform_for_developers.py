@@ -18,6 +18,7 @@ import pytest
 from loadtest.platform.admin import route
 from tests.browser import wait_for
 from tests.helpers import API_KEY, CS_ID, CUSTOMER, ROOT, STORE_VISIT, MockServer, running_mock
+from tests.local_http import local_client
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockServer]:
 
 
 def test_the_home_page_lists_every_endpoint_and_its_curl_walk_works(server: MockServer) -> None:
-    with httpx.Client(base_url=server.url, timeout=10) as client:
+    with local_client(base_url=server.url, timeout=10) as client:
         home = client.get("/")
         assert home.status_code == 200 and home.headers["content-type"].startswith("text/html")
         spec = client.get("/openapi.json").json()

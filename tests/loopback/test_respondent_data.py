@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from tests.helpers import CS_ID, CS_PAGES, FIXTURES, MockServer, Walker, no_speeder, running_mock
+from tests.local_http import local_client
 
 TOKEN = "data-t0ken-for-tests"
 AUTH = {"authorization": f"Bearer {TOKEN}", "accept": "application/json"}
@@ -54,7 +55,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockServer]:
 
 @pytest.fixture
 def client(server: MockServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30, headers=AUTH) as c:
+    with local_client(base_url=server.url, timeout=30, headers=AUTH) as c:
         assert c.post("/__admin/reset").status_code == 200
         for variable in SEED_VARIABLES:
             r = c.post(f"/v1/surveys/p{CS_ID}/respondents/uservariables", json=variable)

@@ -26,6 +26,7 @@ from tests.helpers import (
     running_mock,
     survey_variant,
 )
+from tests.local_http import local_client
 
 SEED = json.loads((FIXTURES / "seed002_examples.json").read_text())
 SEED_ID, RACE_ID, SPEEDY_ID = 7654321, 300003, 100009
@@ -76,7 +77,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockServer]:
 
 @pytest.fixture
 def client(server: MockServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30, headers={"api-key": API_KEY}) as c:
+    with local_client(base_url=server.url, timeout=30, headers={"api-key": API_KEY}) as c:
         assert c.post("/__admin/reset").status_code == 200
         yield c
 

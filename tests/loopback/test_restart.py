@@ -6,16 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
-
 from tests.helpers import CS_ID, CS_PAGES, Walker, no_speeder, running_mock
+from tests.local_http import local_client
 
 
 def test_kill_9_between_pages_then_restart_and_finish(tmp_path: Path) -> None:
     survey, db = no_speeder(tmp_path), tmp_path / "platform.db"
     with running_mock(survey, db=db) as first:
         port = first.port
-        with httpx.Client(base_url=first.url, timeout=10) as c:
+        with local_client(base_url=first.url, timeout=10) as c:
             before_submit = Walker(c, CS_ID)
             before_submit.take(transaction_id="R-0")  # rs is still 0: found again by uuid
             w = Walker(c, CS_ID)
@@ -27,7 +26,7 @@ def test_kill_9_between_pages_then_restart_and_finish(tmp_path: Path) -> None:
 
     with running_mock(survey, db=db, port=port) as second:
         assert second.url == first.url
-        with httpx.Client(base_url=second.url, timeout=10) as c:
+        with local_client(base_url=second.url, timeout=10) as c:
             w.client = c
             for pid in ["support", "feedback"]:
                 assert w.submit(CS_PAGES[pid]).status == "success"

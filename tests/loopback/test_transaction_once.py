@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.helpers import API_KEY, CS_ID, CS_PAGES, MockServer, Walker, no_speeder, running_mock
+from tests.local_http import local_client
 from tests.loopback.test_responses_api import CS_RESPONSE
 
 DATA = f"/v1/surveys/{CS_ID}/respondents/data"
@@ -28,7 +29,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockServer]:
 
 @pytest.fixture
 def client(server: MockServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30, headers={"api-key": API_KEY}) as c:
+    with local_client(base_url=server.url, timeout=30, headers={"api-key": API_KEY}) as c:
         assert c.post("/__admin/reset").status_code == 200
         yield c
 
@@ -48,7 +49,7 @@ def test_twenty_sessions_opened_at_once_with_one_transaction_complete_it_once(se
 
     def respondent() -> None:
         try:
-            with httpx.Client(base_url=server.url, timeout=30) as c:
+            with local_client(base_url=server.url, timeout=30) as c:
                 w = Walker(c, CS_ID)
                 assert w.take(transaction_id="dup-1").status == "success"
                 opened.wait()  # every session is open before any of them finishes
@@ -69,7 +70,7 @@ def test_twenty_sessions_opened_at_once_with_one_transaction_complete_it_once(se
         t.join(timeout=120)
     assert not errors, errors
     assert sorted(finals) == ["already_completed"] * (n - 1) + ["survey_complete"]
-    with httpx.Client(base_url=server.url, timeout=30) as c:
+    with local_client(base_url=server.url, timeout=30) as c:
         stored = finished(c, "dup-1")
         assert [i["platform_status"] for i in stored] == ["survey_complete"]
         again = Walker(c, CS_ID)
