@@ -71,6 +71,8 @@ def _num(rules: dict[str, Any], key: str, default: float) -> float:
 
 
 class Answerer:
+    __slots__ = ("rng", "text")  # one per respondent in flight
+
     def __init__(self, rng: RespondentRandom, text: TextSource) -> None:
         self.rng = rng
         self.text = text

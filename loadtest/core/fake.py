@@ -35,6 +35,8 @@ def _faker(locale: str) -> Faker:
 
 
 class FakeText:
+    __slots__ = ("locale", "rng")  # one per respondent in flight
+
     def __init__(self, rng: RespondentRandom, language: str | None) -> None:
         self.rng = rng
         self.locale = LOCALES.get(language or "en", "en_US")

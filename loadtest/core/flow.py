@@ -26,6 +26,7 @@ Every request carries the latest `x-survey-token` the server sent (seed 000: ech
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -81,6 +82,11 @@ CONFIGURATION = {401: "the target refused the API key (check ${api_key_env})",
 
 
 class RespondentFlow:
+    # One per respondent in flight, 100,000 at once in one process: slots, not a __dict__ each.
+    __slots__ = ("_in_a_row", "_input", "_last", "_moved_from", "_path", "_pending", "_shown", "_shown_final",
+                 "_shown_status", "_state", "_step", "_take_retried", "_throttled", "_token", "persona", "policy",
+                 "result", "target")
+
     def __init__(self, persona: Persona, target: FlowTarget, persona_name: str | None = None,
                  policy: FlowPolicy = DEFAULT_POLICY) -> None:
         self.persona = persona
@@ -99,7 +105,7 @@ class RespondentFlow:
         self._shown_status = ""  # and its status (gate pages have no questions)
         self._shown_final = False
         self._last: Request | None = None  # the respondent-API request now out
-        self._moved_from: dict[str, Any] | None = None  # the persona's state before the move now out
+        self._moved_from: Mapping[str, Any] | None = None  # the persona's state before the move now out
         self._pending: Recovery | None = None  # the recovery a resume's reply settles
         self._in_a_row = 0  # lost replies since the last usable one
         self._throttled = 0  # 429s in a row

@@ -36,6 +36,7 @@ import inspect
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 
 from loadtest.core.answers import Answerer
@@ -148,6 +149,7 @@ class Respondent:
     transaction_id: str
     language: str | None
     params: dict[str, Any]
+    pinned: Mapping[int, str] = field(default_factory=dict)  # the scenario's answers (question id -> answer id)
     set_language: Callable[[str], None] = lambda lang: None  # switches the text locale (polyglot)
 
 
@@ -158,6 +160,7 @@ RULE_STATUSES = STATUSES | {HTTP_ERROR}  # the seed's 14 statuses, and a non-2xx
 # Infrastructure every persona has; not part of what a lost move must put back.
 _NOT_MEMORY = frozenset({"r", "rng", "params", "checks", "extensions", "statuses", "waited_s", "_pinned"})
 _UNCHANGED_BY_COPY = frozenset({int, float, str, bytes, bool, type(None), tuple, frozenset})
+_NOTHING: Mapping[str, Any] = MappingProxyType({})  # remember() of a persona with no state of its own
 
 
 def rule(status: str | Iterable[str] | None = None,
@@ -252,8 +255,7 @@ class Persona:
         self.statuses: list[str] = []
         self.passwords_sent = 0
         self.waited_s = 0.0  # time the flow spent waiting out lost replies and 429s
-        raw = self.params.get("answers") or {}
-        self._pinned = {int(k): str(v) for k, v in raw.items()}  # once, not on every page
+        self._pinned = respondent.pinned  # shared by every respondent of the scenario's entry
 
     def param(self, key: str) -> Any:
         """A declared parameter's value: the scenario's, else its default."""
@@ -298,18 +300,18 @@ class Persona:
     def expected(self, outcome: str) -> bool:
         return outcome in self.expected_outcomes()
 
-    def remember(self) -> dict[str, Any]:
+    def remember(self) -> Mapping[str, Any]:
         """The persona's own memory (its attributes but the infrastructure), copied one level deep."""
-        # Called before every move, so kept cheap: the infrastructure is taken off as a set (most
-        # personas keep nothing else), and values copy.copy hands back unchanged skip its dispatch.
+        # Called before every move and held while the move is out, so kept cheap: the
+        # infrastructure is taken off as a set, a persona that keeps nothing else (most) shares
+        # one empty memory, and values copy.copy hands back unchanged skip its dispatch.
         own = vars(self)
-        memory: dict[str, Any] = {}
-        for k in own.keys() - _NOT_MEMORY:
-            v = own[k]
-            memory[k] = v if type(v) in _UNCHANGED_BY_COPY else copy.copy(v)
-        return memory
+        keys = own.keys() - _NOT_MEMORY
+        if not keys:
+            return _NOTHING
+        return {k: v if type(v := own[k]) in _UNCHANGED_BY_COPY else copy.copy(v) for k in keys}
 
-    def restore(self, memory: dict[str, Any]) -> None:
+    def restore(self, memory: Mapping[str, Any]) -> None:
         """Back to what remember() took: the move made since never reached the platform."""
         for k in [k for k in vars(self) if k not in _NOT_MEMORY and k not in memory]:
             delattr(self, k)
@@ -341,7 +343,7 @@ class Persona:
              straightline: bool = False) -> dict[str, Any]:
         """Valid answers to every question on the page. `overrides` maps question id -> answer id
         (from the scenario, e.g. the screener answer a screenout persona gives)."""
-        chosen: dict[int, Any] = {**self._pinned, **overrides} if overrides else self._pinned
+        chosen: Mapping[int, Any] = {**self._pinned, **overrides} if overrides else self._pinned
         form: dict[str, Any] = {}
         for q in page.questions:
             form.update(self.r.answers.answer(q, prefer=chosen.get(q.id), straightline=straightline))
