@@ -59,6 +59,11 @@ ResultSink = Callable[[RespondentResult, dict[str, float]], None]
 HARD_DEADLINE_GRACE_S = 120.0
 
 
+def _done(future: asyncio.Future[None]) -> None:
+    if not future.done():  # cancelled with its respondent
+        future.set_result(None)
+
+
 @dataclass
 class EngineRun:
     population: Population
@@ -208,7 +213,13 @@ class EngineRun:
             while request is not None:
                 if request.think_s > 0:
                     think_total += request.think_s
-                    await asyncio.sleep(request.think_s)
+                    # asyncio.sleep without its coroutine frame (~250 bytes a thinking respondent)
+                    thought = loop.create_future()
+                    timer = loop.call_later(request.think_s, _done, thought)
+                    try:
+                        await thought
+                    finally:
+                        timer.cancel()
                 pause = self._paused_until - loop.time()
                 if pause > 0:  # the target asked every client to wait
                     await asyncio.sleep(pause)
