@@ -242,6 +242,7 @@ class EngineRun:
                 for event in events:
                     if isinstance(event, Throttled):
                         self._paused_until = max(self._paused_until, now + event.wait_s)
+                del events  # not kept through the think time that follows
                 reply = None  # type: ignore[assignment]  # not kept through the think time that follows
                 intended = now + (request.think_s if request is not None else 0.0)
         finally:
