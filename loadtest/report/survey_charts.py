@@ -14,18 +14,13 @@ from typing import Any
 import plotly.graph_objects as go
 from hdrh.histogram import HdrHistogram
 
+from loadtest.report.charts import OUTCOME_COLOURS, layout
+from loadtest.results.hdr_read import recorded
+
 __all__ = ["MAX_POINTS", "funnel_pages_chart", "interview_chart", "mark_no_reply", "no_reply_seconds", "thin_rows"]
 
 MAX_POINTS = 400
 PERCENTILES = ("p50_ms", "p95_ms", "p99_ms", "max_ms")
-OUTCOME_COLOURS = {"survey_complete": "#2e7d32", "terminated": "#ef6c00", "quota_full": "#6a1b9a",
-                   "abandoned": "#9e9e9e", "incomplete": "#cfd8dc", "failed": "#c62828"}
-
-
-def _layout(fig: go.Figure, title: str, x: str, y: str, **extra: Any) -> go.Figure:
-    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, template="plotly_white", height=380,
-                      margin={"l": 60, "r": 20, "t": 50, "b": 50}, legend={"orientation": "h", "y": -0.2}, **extra)
-    return fig
 
 
 def thin_rows(rows: list[dict[str, Any]], max_points: int = MAX_POINTS) -> list[dict[str, Any]]:
@@ -69,7 +64,7 @@ def funnel_pages_chart(survey_id: str, block: dict[str, Any]) -> go.Figure:
         go.Bar(y=names, x=answered, name="answered (went on)", orientation="h", marker_color="#1565c0",
                text=drop, textposition="outside", hovertemplate="%{y}: %{x} answered (%{text} dropped)"),
     ])
-    fig = _layout(fig, f"Survey {survey_id}: respondents that reached and answered each page (drop-off in %)",
+    fig = layout(fig, f"Survey {survey_id}: respondents that reached and answered each page (drop-off in %)",
                   "respondents", "", barmode="overlay")
     fig.update_layout(height=max(300, 34 * len(names) + 130), yaxis={"autorange": "reversed"})
     return fig
@@ -79,9 +74,9 @@ def _bins(encoded: str) -> dict[int, int]:
     """Respondents per bin k (seconds in [10^(k/10), 10^((k+1)/10)))."""
     hist = HdrHistogram.decode(encoded.encode())
     bins: dict[int, int] = defaultdict(int)
-    for item in hist.get_recorded_iterator():
-        s = max(item.value_iterated_to / 1000.0, 0.001)
-        bins[math.floor(math.log10(s) * 10)] += item.count_at_value_iterated_to
+    for value, count in recorded(hist):
+        s = max(value / 1000.0, 0.001)
+        bins[math.floor(math.log10(s) * 10)] += count
     return bins
 
 
@@ -104,7 +99,7 @@ def interview_chart(interview: dict[str, Any]) -> go.Figure:
         fig.add_trace(go.Scatter(x=[seconds, seconds], y=[0, top], mode="lines", name=f"speeder rule ({survey})",
                                  line={"color": "#c62828", "dash": "dash"},
                                  hovertemplate=f"survey {survey}: a complete faster than {seconds:g} s is terminated"))
-    return _layout(fig, "Length of interview by outcome (first take to outcome; 10 bins per decade)",
+    return layout(fig, "Length of interview by outcome (first take to outcome; 10 bins per decade)",
                    "seconds (log)", "respondents", xaxis_type="log")
 
 

@@ -3,6 +3,7 @@
 - metrics.py: HDR histograms per step, outcome counters per persona, the per-second timeline.
 - hdr_record.py: HDR histogram recording in one call (hdrh's record_value without its four Python calls);
   the hot path's histograms record through it.
+- hdr_read.py: an HDR histogram's recorded buckets from one copy of its counts array (hdrh's iterator is slow).
 - funnel.py: the survey funnel per survey and persona (reached, answered, ended there, validation errors).
 - interview.py: length of interview by persona and outcome, beside planned think time (HDR histograms).
 - summary.py: summary.json and the console summary; thresholds.py: pass/fail from a summary.
