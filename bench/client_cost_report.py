@@ -4,12 +4,10 @@ and the RESULTS.md section. Split from client_cost.py, which measures; this only
 from __future__ import annotations
 
 import argparse
-import datetime
-import shlex
 import statistics
-import sys
 from dataclasses import dataclass, field
 
+import results
 from client_cost import CLIENT_CORE, GOAL_VS_FAST, GOAL_VS_WRK, NOISY, RETRIES, SERVER_CORE, Run
 
 
@@ -91,12 +89,7 @@ def report(runs: list[Run], args: argparse.Namespace, machine_line: str) -> tupl
     goal_lines, _met = goals(tot)
     ok = all(not r.problems for r in runs)
     lines = [
-        f"Run {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; {machine_line}.",
-        "",
-        "```",
-        shlex.join([".venv/bin/python", "bench/client_cost.py", *sys.argv[1:]]),
-        "```",
-        "",
+        *results.header("bench/client_cost.py", machine_line),
         (f"Platform (`loadtest mock`, bench/surveys/bench.toml) pinned to core {SERVER_CORE}; each client pinned to "
         f"core {CLIENT_CORE}, {args.concurrency} respondents/users/connections, loopback, no think time, walking "
         "take -> 3 x submit-page (token echoed) -> survey_complete and on to the next respondent. "

@@ -17,12 +17,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import datetime
 import gc
 import json
 import os
 import random
-import shlex
 import sys
 import tempfile
 import time
@@ -168,12 +166,7 @@ def main() -> int:
         print(f"{variant:<40} {us:7.1f} µs CPU per request", flush=True)
     base = results["as is"]
     lines = [
-        f"Run {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; {client_cost.machine()}.",
-        "",
-        "```",
-        shlex.join([".venv/bin/python", "bench/engine_logic_cost.py", *sys.argv[1:]]),
-        "```",
-        "",
+        *bench_results.header("bench/engine_logic_cost.py", client_cost.machine()),
         ("EngineRun + Population(completer, think_scale 0) + respondents.jsonl in one process pinned to core "
         f"{client_cost.CLIENT_CORE}, 32 workers, with the transport replaced by a replay of one recorded respondent "
         "(take, 2 x success, survey_complete; no sockets, `send` returns at once): the CPU per request of "

@@ -23,10 +23,8 @@ reply in flight when -t stops the users can be sent and never counted).
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import resource
-import shlex
 import statistics
 import subprocess
 import sys
@@ -106,12 +104,7 @@ def main() -> int:
     med = {n: {k: statistics.median(r[k] for r in rs) for k in ("req_s", "cpu_us")} for n, rs in by.items()}
     ok = all(r["sums_equal"] and r["workers"] == r["processes"] and r["failures"] == 0 for r in runs)
     lines = [
-        f"Run {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; {bench_results.machine(('locust',))}.",
-        "",
-        "```",
-        shlex.join([".venv/bin/python", "bench/locust_processes.py", *sys.argv[1:]]),
-        "```",
-        "",
+        *bench_results.header("bench/locust_processes.py", bench_results.machine(('locust',))),
         (f"`loadtest locust bench/scenarios/bench_completer.toml --host URL --headless -u {args.users} -r {args.users} "
          f"-t {args.seconds:g}s --processes N` against one `loadtest mock` (fresh db per run), nothing pinned, "
          f"{args.rounds} rounds taken in turn. CPU is the whole Locust process tree's over its life (start-up "

@@ -35,10 +35,8 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
-import datetime
 import json
 import os
-import shlex
 import shutil
 import signal
 import statistics
@@ -220,12 +218,7 @@ def report(runs: list[cc.Run], args: argparse.Namespace, machine_line: str,
                     f"{100 * t.sys_s / t.cpu_s:.0f}% | {t.us / fast.us:.2f}x | {t.requests / t.window_s:,.0f} | "
                     f"{busy} | {'ok' if t.ok else 'FAILED'} |")
     lines = [
-        f"Run {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; {machine_line}.",
-        "",
-        "```",
-        shlex.join([".venv/bin/python", "bench/locust_user_cost.py", *sys.argv[1:]]),
-        "```",
-        "",
+        *results.header("bench/locust_user_cost.py", machine_line),
         (("Both clients at the same time (--together), each against its own `loadtest mock` (bench/surveys/"
           f"bench.toml), both platforms pinned to core {cc.SERVER_CORE}, both clients to core {cc.CLIENT_CORE}"
           if args.together else

@@ -17,11 +17,9 @@ the load generator. Results go to stdout and to a marked section of bench/RESULT
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import re
-import shlex
 import shutil
 import signal
 import statistics
@@ -163,12 +161,7 @@ def report(rounds: list[tuple[dict, dict]], args: argparse.Namespace) -> tuple[s
     ok = all(not s["problems"] and not f["problems"] for s, f in rounds)
     db_parent = args.db_dir or tempfile.gettempdir()
     lines = [
-        f"Run {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; {results.machine()}.",
-        "",
-        "```",
-        shlex.join([".venv/bin/python", "bench/platform_capacity.py", *sys.argv[1:]]),
-        "```",
-        "",
+        *results.header("bench/platform_capacity.py", results.machine()),
         f"Server (`loadtest mock`, granian RSGI, one process) pinned to core {SERVER_CORE}; wrk 1 thread, "
         f"{args.connections} keep-alive connections, pinned to core {LOAD_CORE}; loopback; "
         f"{args.seconds} s per run after a {WARMUP_S} s warm-up of each. Stateful = respondents looping "

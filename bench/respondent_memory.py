@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import datetime
 import json
 import subprocess
 import sys
@@ -97,8 +96,7 @@ def main() -> int:
         if slope >= 40:
             rows.append((slope, where))
     rows.sort(reverse=True)
-    lines = [f"Run {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; {results.machine(())}.", "",
-             "```", f".venv/bin/python bench/respondent_memory.py --sizes {args.sizes}", "```", "",
+    lines = [*results.header("bench/respondent_memory.py", results.machine(())),
              f"Python objects per respondent in flight (thinking after its first page), slope from {small:,} "
              f"to {large:,}: **{per:,.0f} bytes** ({per / 1024:.2f} KB). What holds the most of it:", "",
              "| bytes / respondent | allocated at |", "|---:|---|"]

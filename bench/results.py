@@ -3,11 +3,14 @@ bench/RESULTS.md (`<!-- KEY:start -->` ... `<!-- KEY:end -->`) while leaving the
 
 from __future__ import annotations
 
+import datetime
 import importlib.metadata
 import os
 import platform
+import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -36,3 +39,9 @@ def write_section(key: str, title: str, body: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     RESULTS.write_text(text)
+
+
+def header(script: str, machine_line: str) -> list[str]:
+    """A section's first lines: when and where it ran, and the command line that made it."""
+    return [f"Run {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; {machine_line}.", "", "```",
+            shlex.join([".venv/bin/python", script, *sys.argv[1:]]), "```", ""]
