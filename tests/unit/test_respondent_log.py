@@ -34,18 +34,12 @@ def test_lines_wait_for_a_flush_and_close_writes_the_rest(tmp_path: Path, monkey
     assert [line["index"] for line in read_respondents(path)[0]] == [0, 1, 2]
 
 
-def test_a_full_batch_goes_out_without_waiting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(run_files, "FLUSH_S", 3600.0)
-    monkeypatch.setattr(run_files, "FLUSH_BYTES", 1)  # every line is a full batch
-    path = tmp_path / "respondents.jsonl"
-    log = RespondentLog(path)
-    log.write(_result(0), TIMINGS)
-    assert len(read_respondents(path)[0]) == 1
-    log.close()
-
-
-def test_a_batch_is_due_once_flush_s_has_passed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(run_files, "FLUSH_S", 0.0)  # every write finds the batch due
+@pytest.mark.parametrize(("flush_s", "flush_bytes"), [(3600.0, 1), (0.0, 1 << 20)],
+                         ids=["a full batch goes out at once", "a batch is due once FLUSH_S has passed"])
+def test_a_due_batch_is_written_by_the_write_that_makes_it_due(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               flush_s: float, flush_bytes: int) -> None:
+    monkeypatch.setattr(run_files, "FLUSH_S", flush_s)
+    monkeypatch.setattr(run_files, "FLUSH_BYTES", flush_bytes)
     path = tmp_path / "respondents.jsonl"
     log = RespondentLog(path)
     log.write(_result(0), TIMINGS)
