@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from typing import Any
@@ -20,10 +21,14 @@ OUTCOME_COLOURS = {"survey_complete": "#2e7d32", "terminated": "#ef6c00", "quota
                    "abandoned": "#9e9e9e", "incomplete": "#cfd8dc", "failed": "#c62828"}
 
 
-# Every chart's look. As the default rather than each figure's `template=`: a template given by
-# name is copied and validated into every figure (~25 ms each, a third of a report's rendering),
-# the default only once, when a figure is written out.
-pio.templates.default = "plotly_white"
+@functools.cache
+def use_look() -> None:
+    """Every chart's look, for every figure made after it (render_html calls it first). As the
+    default rather than each figure's `template=`: a template given by name is copied and
+    validated into every figure (~25 ms each, a third of a report's rendering), the default only
+    once. Set when a report is made, not at import: loading the template costs a process ~30 MB,
+    which a run should not carry through its load."""
+    pio.templates.default = "plotly_white"
 
 
 def layout(fig: go.Figure, title: str, x: str, y: str, **extra: Any) -> go.Figure:

@@ -120,6 +120,7 @@ def _errors_table(errors: list[dict[str, Any]], distinct: int) -> str:
 
 
 def render_html(summary: dict[str, Any], rows: list[dict[str, Any]], comparison: dict[str, Any] | None = None) -> str:
+    charts.use_look()
     s = summary
     verdict = verdict_of(s).lower()
     thresholds = _table(["threshold", "value", "limit", ""],
