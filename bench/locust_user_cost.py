@@ -64,6 +64,7 @@ class OurUser(cc.Client):
     """`locust -f locustfile.py,bench/locust_flow.py --scenario ... RespondentUser`."""
 
     reports: str = ""
+    stopped_exits: tuple[int, ...] = (0, 4)  # 4: loadtest's "interrupted", for the SIGTERM that ends the window
 
     def command(self, url: str, run_s: float, c: int) -> list[str]:
         return [LOCUST, "-f", f"{LOCUSTFILE},{BENCH / 'locust_flow.py'}", "--scenario", str(SCENARIO),
@@ -123,7 +124,8 @@ def measure_together(clients: tuple[cc.Client, ...], servers: list[tuple[subproc
         r.requests = b[2 + n + i] - a[2 + n + i]
         r.server_cpu_s = b[2 + 2 * n + i] - a[2 + 2 * n + i]
         r.stats, r.client_requests = cc.admin(url, "/__admin/stats"), cc.client_count(clients[i], stdouts[i])
-        r.problems = ([f"exit code {p.returncode}"] if p.returncode else []) + cc.check(r, args.concurrency)
+        r.problems = ([f"exit code {p.returncode}"] if p.returncode not in clients[i].stopped_exits else []) \
+            + cc.check(r, args.concurrency)
     others = (b[1] - a[1]) - sum(r.cpu_s + r.server_cpu_s for r in runs)
     for r in runs:
         r.other_cpu_s = max(0.0, others)  # the rest of the machine, the same for both
