@@ -13,8 +13,8 @@ from hdrh.histogram import HdrHistogram
 
 from loadtest.results.hdr_read import recorded
 
-__all__ = ["funnel_chart", "latency_histograms", "latency_over_time", "limits_chart", "load_plan_chart",
-           "throughput_over_time"]
+__all__ = ["OUTCOME_COLOURS", "funnel_chart", "latency_histograms", "latency_over_time", "layout", "limits_chart",
+           "load_plan_chart", "throughput_over_time", "use_look"]
 
 PERCENTILE_DASH = {"p50_ms": "dash", "p95_ms": "solid", "p99_ms": "dot"}
 OUTCOME_COLOURS = {"survey_complete": "#2e7d32", "terminated": "#ef6c00", "quota_full": "#6a1b9a",
