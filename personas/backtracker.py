@@ -55,7 +55,7 @@ class Backtracker(Persona):
                 self.note_extension("previous_page_values", "; ".join(unseen))
         self.state = "done"
         # Change one answer the scenario did not pin (pinned ones steer screeners and quotas).
-        pinned = {int(k) for k in (self.params.get("answers") or {})}
+        pinned = self.r.pinned
         changeable = [q for q in page.questions
                       if q.id not in pinned and kind_of(q) in ("single", "multi", "grid") and len(q.answers) > 1]
         form = dict(earlier)

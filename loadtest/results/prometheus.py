@@ -14,6 +14,7 @@ on its own registry, bound to 127.0.0.1 unless told otherwise.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from loadtest.core.usage import BadInput
+from loadtest.results.hdr_read import recorded
 from loadtest.results.metrics import Metrics
 
 __all__ = ["BUCKETS_S", "Exporter", "ExporterStartError", "LiveView", "RunCollector", "start_exporter"]
@@ -46,26 +48,21 @@ def _buckets(hist: HdrHistogram) -> tuple[list[tuple[str, float]], float]:
     """Cumulative counts at each bound (seconds) from a histogram of microseconds, then +Inf; and
     the sum of the samples in seconds (each at its bucket's middle, as hdrh's mean takes them).
 
-    Read from one copy of the counts array, never through hdrh's iterators: the engine's loop
-    records on while this runs in the exporter's thread, and an iterator that sees the total move
-    raises (HdrConcurrentModificationException, a 500 to the scrape). Slicing the ctypes array is
-    one C call, so the copy is one consistent moment of the histogram.
+    Read through results/hdr_read.py (one copy of the counts array), never hdrh's iterators: the
+    engine's loop records on while this runs in the exporter's thread, and an iterator that sees
+    the total move raises (HdrConcurrentModificationException, a 500 to the scrape).
     """
-    counts = hist.counts[:hist.counts_len]
-    bound_index = [hist.get_counts_array_index(round(b * 1e6)) for b in BUCKETS_S]
-    cumulative: list[tuple[str, float]] = []
-    running, start = 0, 0
-    for bound, index in zip(BUCKETS_S, bound_index, strict=True):
-        running += sum(counts[start:index + 1])
-        start = index + 1
-        cumulative.append((f"{bound:g}", float(running)))
-    total = running + sum(counts[start:])
-    sum_us = 0
-    for index, n in enumerate(counts):
-        if n:
-            low = hist.get_value_from_index(index)
-            sum_us += n * (low + ((hist.get_highest_equivalent_value(low) - low + 1) >> 1))
-    return [*cumulative, ("+Inf", float(total))], sum_us / 1e6
+    bounds = [round(b * 1e6) for b in BUCKETS_S]
+    counts = [0] * len(bounds)
+    total = sum_us = 0
+    for value, n in recorded(hist):  # value: the bucket's highest equivalent value
+        total += n
+        low = hist.get_lowest_equivalent_value(value)
+        sum_us += n * (low + ((value - low + 1) >> 1))
+        for i in range(bisect.bisect_left(bounds, value), len(bounds)):
+            counts[i] += n
+    out = [(f"{b:g}", float(c)) for b, c in zip(BUCKETS_S, counts, strict=True)]
+    return [*out, ("+Inf", float(total))], sum_us / 1e6
 
 
 class RunCollector(Collector):
