@@ -27,6 +27,16 @@ class TokenBucket:
         if self.burst < 1:
             raise ValueError(f"burst must be >= 1 (got {self.burst})")
 
+    @classmethod
+    def resumed(cls, rate: float, burst: int, tat: float | None) -> TokenBucket:
+        """A bucket carrying on from the state another one saved (`tat`)."""
+        return cls(rate, burst, _tat=tat)
+
+    @property
+    def tat(self) -> float | None:
+        """The state to save for `resumed`: when the next permit is due (None: never used)."""
+        return self._tat
+
     @property
     def interval(self) -> float:
         return 1.0 / self.rate

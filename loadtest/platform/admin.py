@@ -52,11 +52,13 @@ def route(platform: Platform, method: str, path: str, body: bytes) -> tuple[int,
         platform.panel.buckets.clear()
         platform.data.reset()
         platform.requests.clear()
+        if platform.sharing is not None:
+            platform.shared_reset()
         return _json(200, {"status": "reset"})
     if path == "/__admin/static-page" and method == "GET":
         return 200, _static_page(platform)
     if path == "/__admin/faults" and method == "GET":
-        return _json(200, platform.faults.describe())
+        return _json(200, _faults(platform))
     if path == "/__admin/faults" and method == "PUT":
         return _put_faults(platform, body)
     if path == "/__admin/drop-answer" and method == "POST":
@@ -68,10 +70,27 @@ def route(platform: Platform, method: str, path: str, body: bytes) -> tuple[int,
     return _json(404, {"error": {"message": f"no route for {method} {path}"}})
 
 
+def _summed(platform: Platform, name: str, own: Any) -> Any:
+    """A figure of this process alone, or (several processes on one database) of them all."""
+    if platform.sharing is None:
+        return own
+    platform.flush_figures(force=True)
+    return platform.sharing.summed(name)
+
+
+def _faults(platform: Platform) -> dict[str, Any]:
+    described = platform.faults.describe()
+    if platform.sharing is not None:
+        journal = _summed(platform, "faults", None)
+        described["injected"] = {f"{e} {k}": n for (e, k), n in sorted(journal.items())}
+    return described
+
+
 def stats(platform: Platform) -> dict[str, Any]:
     by_endpoint: dict[str, dict[str, int]] = {}
     outcomes: dict[str, int] = {}
-    for (endpoint, status, outcome), n in sorted(platform.requests.items()):
+    requests = _summed(platform, "requests", platform.requests)
+    for (endpoint, status, outcome), n in sorted(requests.items()):
         per = by_endpoint.setdefault(endpoint, {})
         per[str(status)] = per.get(str(status), 0) + n
         if outcome:
@@ -89,13 +108,18 @@ def stats(platform: Platform) -> dict[str, Any]:
                 for q in survey.quotas
             },
         }
-    return {
+    out = {
         "requests": by_endpoint,
         "replies": outcomes,
-        "open_sessions": len(api.sessions),
+        "open_sessions": api.sessions.open_count(),
         "sessions_rebuilt": api.sessions.rebuilt,
         "surveys": surveys,
     }
+    if platform.sharing is not None:  # every process's figures, and how the requests spread over them
+        out["sessions_rebuilt"] = platform.sharing.summed("rebuilt")[()]  # each wrote [[n]]: no key, n
+        out["stale_retries"] = platform.sharing.summed("stale_retries")[()]
+        out["requests_by_worker"] = platform.sharing.per_worker("requests")
+    return out
 
 
 def _set_state(platform: Platform, path: str, body: bytes) -> tuple[int, bytes]:
@@ -146,4 +170,6 @@ def _put_faults(platform: Platform, body: bytes) -> tuple[int, bytes]:
         plan.connection = running
     plan.journal = platform.faults.journal  # what was injected before stays counted
     platform.faults = plan
-    return _json(200, plan.describe())
+    if platform.sharing is not None:  # every process applies the same plan (no proxy: see command.py)
+        platform.set_shared_faults(doc)
+    return _json(200, _faults(platform))

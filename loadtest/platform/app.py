@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import sqlite3
 import sys
 import traceback
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import orjson
@@ -25,7 +26,7 @@ from loadtest.local_defaults import DEFAULT_API_KEY
 from loadtest.platform import admin
 from loadtest.platform.body import BodyReader, BodyRefused
 from loadtest.platform.envelopes import ApiReply, error_envelope
-from loadtest.platform.faults.plan import FAULT_HEADER, Decision, FaultPlan
+from loadtest.platform.faults.plan import FAULT_HEADER, Decision, FaultPlan, parse_faults
 from loadtest.platform.forsta.respondent_data import (
     DATA_PREFIX,
     DEFAULT_DATA_TOKEN,
@@ -36,7 +37,8 @@ from loadtest.platform.forsta.respondent_data import (
 from loadtest.platform.home_page import home_page
 from loadtest.platform.questionpro.respondent_api import API, RespondentApi
 from loadtest.platform.questionpro.responses_api import ResponsesApi
-from loadtest.platform.storage import Store
+from loadtest.platform.sharing import FLUSH_S, Figures, Sharing, counted
+from loadtest.platform.storage import StaleRow, Store
 from loadtest.platform.theoremreach.link import link
 from loadtest.platform.theoremreach.panel_api import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET, PanelApi, PanelConfig
 from loadtest.platform.theoremreach.store import PanelStore
@@ -46,6 +48,8 @@ __all__ = ["DEFAULT_API_KEY", "DEFAULT_DATA_TOKEN", "MAX_BODY_BYTES", "Platform"
 
 PANEL_PREFIXES = ("/api/external/v1/", "/respondent_result/")
 MAX_BODY_BYTES = 1 << 20
+STALE_ATTEMPTS = 8  # each retry follows a write another process committed: progress is being made
+_T = TypeVar("_T")
 JSON = [("content-type", "application/json")]
 
 Response = tuple[int, list[tuple[str, str]], "bytes | Stream"]  # a Stream only from the data API
@@ -68,24 +72,98 @@ class Platform:
         self.store = store
         self.api = RespondentApi({s.id: s for s in surveys}, store, **kw)
         self.requests: Counter[tuple[str, int, str]] = Counter()  # (endpoint, HTTP status, outcome)
+        self.stale_retries = 0  # requests handled again because another process moved their row first
         self._api_key = config.api_key.encode()
         self.static_page: bytes | None = None  # rendered once by admin's /__admin/static-page
         self.faults = FaultPlan()  # none until configured (--faults, PUT /__admin/faults)
         self.bodies = BodyReader(config.body_timeout_s)
         self.data = RespondentData(self.api.surveys, store, self.api.sessions, config.data_token, self.api.clock)
         self.responses = ResponsesApi(self.api, config.api_key)
+        # Several processes on one database (storage.py's `shared`): see sharing.py.
+        self.sharing = Sharing(store.connection) if store.shared else None
+        # What the file says was reset and set before this process started is history, not news.
+        self._resets = self.sharing.payload("resets") or 0 if self.sharing is not None else 0
+        self._faults_doc: Any = self.sharing.payload("faults") if self.sharing is not None else None
+        self._flushing = False
         self.panel = PanelApi(
             PanelConfig(config.panel_api_key, config.panel_secret, config.panel_algorithm),
             PanelStore(store.connection), link(self), self.api.clock,
+            shared_take=self.sharing.try_take if self.sharing is not None else None,
         )
 
     def set_survey_state(self, survey_id: int, state: str) -> None:
         self.store.set_survey_state(survey_id, state)
 
+    # --- several processes on one database --------------------------------------------------
+    def figures(self) -> Figures:
+        """What this process counted, for the others' /__admin/stats and /__admin/faults."""
+        return {"requests": counted(self.requests.items()), "faults": counted(self.faults.journal.items()),
+                "rebuilt": [[self.api.sessions.rebuilt]], "stale_retries": [[self.stale_retries]]}
+
+    def reload_shared(self) -> None:
+        """Apply what another process changed: a reset, the fault plan, the panel's quota cells."""
+        assert self.sharing is not None
+        resets = self.sharing.payload("resets") or 0
+        if resets != self._resets:
+            self._resets = resets
+            self.requests.clear()
+            self.faults.journal.clear()
+            self.api.sessions.rebuilt = self.stale_retries = 0
+        doc = self.sharing.payload("faults")
+        if doc is not None and doc != self._faults_doc:
+            plan = parse_faults(doc, "PUT /__admin/faults")
+            plan.journal = self.faults.journal
+            self.faults, self._faults_doc = plan, doc
+        for survey_id in list(self.api.panel_quotas):
+            self.api.set_panel_quotas(survey_id, [])
+        for diy in self.panel.store.surveys():
+            found = self.panel.quota_cells(diy)
+            if found is not None:
+                self.api.set_panel_quotas(*found)
+
+    def set_shared_faults(self, doc: Any) -> None:
+        """PUT /__admin/faults's plan (already applied here), for the other processes."""
+        assert self.sharing is not None
+        self._faults_doc = doc
+        self.sharing.changed(faults=doc)
+
+    def shared_reset(self) -> None:
+        """/__admin/reset's in-memory part on every process (the file's part is done once)."""
+        assert self.sharing is not None
+        self._resets = (self.sharing.payload("resets") or 0) + 1
+        self.sharing.forget_figures()
+        self.sharing.forget_buckets()
+        self.sharing.changed(resets=self._resets)
+
+    def flush_figures(self, force: bool = False) -> None:
+        assert self.sharing is not None
+        while not self.sharing.flush(self.figures, force):
+            self.reload_shared()  # another process changed something first (a reset, say): apply it
+
+    def _keep_flushing(self) -> None:
+        """Write this process's figures every FLUSH_S while it serves (from its event loop)."""
+        if self._flushing:
+            return
+        self._flushing = True
+        if self.sharing is None:
+            return
+        loop = asyncio.get_running_loop()
+
+        def tick() -> None:
+            try:
+                self.flush_figures()
+            except sqlite3.Error:  # the file is busy or going away: the next tick tries again
+                traceback.print_exc(file=sys.stderr)
+            loop.call_later(FLUSH_S, tick)
+
+        loop.call_later(FLUSH_S, tick)
+
     # --- faults -------------------------------------------------------------------------
     def serve(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes
               ) -> tuple[Response, float]:
         """`handle` under the fault plan: (the response, seconds to hold it back)."""
+        if self.sharing is not None and self.sharing.stale():
+            self.reload_shared()
         endpoint = _endpoint_of(path) if self.faults.active else None
         if endpoint is None:  # no plan, or admin and the OpenAPI document: never faulted
             return self.handle(method, path, query, headers, body), 0.0
@@ -103,13 +181,14 @@ class Platform:
         endpoint = "other"
         try:
             if path.startswith(API + "/"):
-                endpoint, reply = self._respondent(method, path, query, headers, body)
+                endpoint, reply = self._on_current_rows(self._respondent, method, path, query, headers, body)
                 out = _reply(reply)
                 self.requests[(endpoint, reply.status, reply.outcome)] += 1
                 return out
             if path.startswith(DATA_PREFIX):
                 endpoint = "respondent-data"
-                status, out_headers, body_out = self.data.handle(method, path, query, headers, body)
+                status, out_headers, body_out = self._on_current_rows(self.data.handle, method, path, query, headers,
+                                                                      body)
                 self.requests[(endpoint, status, "")] += 1
                 return status, out_headers, body_out
             if path.startswith(PANEL_PREFIXES):
@@ -132,6 +211,17 @@ class Platform:
             return _reply(reply)
         self.requests[(endpoint if status != 404 else "unknown", status, "")] += 1
         return status, JSON, payload
+
+    def _on_current_rows(self, handler: Callable[..., _T], *args: Any) -> _T:
+        """Handle the request again while a row it saved had been moved by another process since
+        it was read (StaleRow: that attempt stored nothing), each time on the rows as stored."""
+        for _ in range(STALE_ATTEMPTS - 1):
+            try:
+                return handler(*args)
+            except StaleRow as stale:
+                self.api.sessions.forget_uuid(stale.uuid)
+                self.stale_retries += 1
+        return handler(*args)  # a row moved under every attempt: the last StaleRow is a 500
 
     def _refuse_body(self, path: str, refused: BodyRefused) -> tuple[int, list[tuple[str, str]], bytes]:
         """A body that was not read: each API's own error shape, counted like any reply."""
@@ -183,6 +273,8 @@ class Platform:
 
     # --- RSGI (granian) -----------------------------------------------------------------
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        if not self._flushing:
+            self._keep_flushing()
         body = b""
         if scope.method in ("POST", "PUT", "PATCH", "DELETE"):
             try:
@@ -208,6 +300,7 @@ class Platform:
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
             return
+        self._keep_flushing()
         chunks = []
         more, size, limit = True, 0, _body_limit(scope["path"])
         while more:

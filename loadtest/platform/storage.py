@@ -8,7 +8,12 @@ changes nothing. A panel transaction finishes at most once per survey: a partial
 over the finished rows refuses a second one (`AlreadyFinished`) whichever way it comes (two
 sessions opened with one transaction id, a session and `POST /responses`, a data-API write),
 because a check made when a session opens cannot see a rival that finishes later.
-One platform process owns the file (see `_setup`).
+
+One platform process owns the file (see `_setup`), unless the store is `shared`: then several
+processes (`loadtest mock --workers N`) use it at once. Each row carries a `version`, and a save
+of a copy older than the stored row changes nothing and raises `StaleRow` (another process moved
+that respondent first), so no move is lost or applied twice; survey states and outcome counts are
+then read from the file instead of being kept in memory.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["AlreadyFinished", "QuotaFull", "ResponseRow", "Store"]
+__all__ = ["AlreadyFinished", "QuotaFull", "ResponseRow", "StaleRow", "Store"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -45,7 +50,8 @@ CREATE TABLE IF NOT EXISTS responses (
     path TEXT NOT NULL,
     answers TEXT NOT NULL,
     page_times TEXT NOT NULL,
-    submitted INTEGER NOT NULL DEFAULT 0
+    submitted INTEGER NOT NULL DEFAULT 0,
+    version INTEGER NOT NULL DEFAULT 0
 );
 -- Outcome counts are kept in memory (Store._outcomes). An index on status made SQLite write
 -- one to three more pages per statement: every UPDATE names the status column, and SQLite
@@ -65,12 +71,14 @@ CREATE TABLE IF NOT EXISTS survey_states (survey_id INTEGER PRIMARY KEY, state T
 
 _COLUMNS = (
     "id, uuid, survey_id, transaction_id, language, authenticated, status, reason, started_at, "
-    "updated_at, finished_at, page, path, answers, page_times, submitted"
+    "updated_at, finished_at, page, path, answers, page_times, submitted, version"
 )
-_INSERT = f"INSERT INTO responses ({_COLUMNS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT = f"INSERT INTO responses ({_COLUMNS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
+# A save applies only to the version it was loaded at (see StaleRow).
 _SAVE = (
     "UPDATE responses SET language = ?, authenticated = ?, status = ?, reason = ?, updated_at = ?, "
-    "finished_at = ?, page = ?, path = ?, answers = ?, page_times = ?, submitted = ? WHERE id = ?"
+    "finished_at = ?, page = ?, path = ?, answers = ?, page_times = ?, submitted = ?, version = version + 1 "
+    "WHERE id = ? AND version = ?"
 )
 
 
@@ -91,6 +99,15 @@ def _finishing_once(row: ResponseRow) -> Iterator[None]:
         if "transaction_id" not in str(exc):
             raise
         raise AlreadyFinished(row.survey_id, row.transaction_id) from None
+
+
+class StaleRow(Exception):
+    """Raised by a save of a row that another process saved since this copy was loaded; nothing
+    of that save is stored. The request is handled again on the row as stored."""
+
+    def __init__(self, row: ResponseRow) -> None:
+        super().__init__(f"response {row.id} changed since it was loaded (version {row.version})")
+        self.uuid = row.uuid
 
 
 class QuotaFull(Exception):
@@ -119,6 +136,7 @@ class ResponseRow:
     answers: dict[str, dict[str, Any]]
     page_times: dict[str, float]
     submitted: bool
+    version: int = field(default=0, compare=False)  # saves of this row so far (see StaleRow)
     # The status the database holds for this row (None until created); not a column.
     stored_status: str | None = field(default=None, repr=False, compare=False)
 
@@ -129,19 +147,21 @@ class ResponseRow:
             authenticated=bool(row[5]), status=row[6], reason=row[7], started_at=row[8],
             updated_at=row[9], finished_at=row[10], page=row[11], path=orjson.loads(row[12]),
             answers=orjson.loads(row[13]), page_times=orjson.loads(row[14]), submitted=bool(row[15]),
-            stored_status=row[6],
+            version=row[16], stored_status=row[6],
         )
 
 
 class Store:
-    """One SQLite connection, used from the platform's single event-loop thread."""
+    """One SQLite connection, used from the platform's single event-loop thread. With `shared`,
+    other processes may use the same file at the same time."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, shared: bool = False) -> None:
         if path is None:
             fd, name = tempfile.mkstemp(prefix="loadtest-mock-", suffix=".db")
             os.close(fd)
             path = name
         self.path = str(path)
+        self.shared = shared
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
             self._setup()
@@ -159,8 +179,8 @@ class Store:
                 ) from None
             raise
         # Survey state overrides are read on every request and outcome counts on every stats
-        # call; this process owns the file, so both live in memory, counted once here and then
-        # kept up to date as each write commits.
+        # call; a process that owns the file keeps both in memory, counted once here and then
+        # kept up to date as each write commits (a shared store reads them from the file).
         self._states: dict[int, str] = dict(self._db.execute("SELECT survey_id, state FROM survey_states"))
         self._outcomes: Counter[tuple[int, str]] = self._count_outcomes()
 
@@ -173,13 +193,16 @@ class Store:
 
     def _setup(self) -> None:
         db = self._db
-        db.execute("PRAGMA busy_timeout=5000")  # a platform that is still shutting down gets 5 s
-        # The platform is one process that owns its database. EXCLUSIVE locking takes the file
-        # lock once and keeps it (no fcntl lock/unlock per statement) and, set before WAL mode
-        # is entered, keeps the WAL index in heap memory instead of a mmapped -shm file. A second
-        # process on the same file gets "database is locked" while this one lives; kill -9
-        # releases the lock, so a restarted platform opens the file normally.
-        db.execute("PRAGMA locking_mode=EXCLUSIVE")
+        # A platform that is still shutting down gets 5 s; so does a write waiting on another
+        # process's (a shared store's writers take turns: each transaction is a few statements).
+        db.execute("PRAGMA busy_timeout=5000")
+        if not self.shared:
+            # One process owns the database. EXCLUSIVE locking takes the file lock once and keeps
+            # it (no fcntl lock/unlock per statement) and, set before WAL mode is entered, keeps the
+            # WAL index in heap memory instead of a mmapped -shm file. A second process on the same
+            # file gets "database is locked" while this one lives; kill -9 releases the lock, so a
+            # restarted platform opens the file normally.
+            db.execute("PRAGMA locking_mode=EXCLUSIVE")
         db.execute("PRAGMA journal_mode=WAL")
         # We promise durability across a *process* crash (kill -9), not power loss. Each commit
         # is written into the WAL with pwrite before the reply leaves, so it is in the OS page
@@ -190,6 +213,9 @@ class Store:
         # wal_autocheckpoint stays at SQLite's 1000 pages: without fsync a checkpoint is only
         # page-cache copies, and 100 to 16000 pages measured no faster (bench/RESULTS.md).
         db.executescript(_SCHEMA)  # writes, so the exclusive lock is ours from here on
+        columns = {r[1] for r in db.execute("PRAGMA table_info(responses)")}
+        if "version" not in columns:  # a file made before rows were versioned
+            db.execute("ALTER TABLE responses ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -236,14 +262,17 @@ class Store:
 
     def _write(self, row: ResponseRow) -> None:
         with _finishing_once(row):
-            self._db.execute(
+            cur = self._db.execute(
                 _SAVE,
                 (
                     row.language, int(row.authenticated), row.status, row.reason, row.updated_at,
                     row.finished_at, row.page, orjson.dumps(row.path), orjson.dumps(row.answers),
-                    orjson.dumps(row.page_times), int(row.submitted), row.id,
+                    orjson.dumps(row.page_times), int(row.submitted), row.id, row.version,
                 ),
             )
+        if cur.rowcount != 1:
+            raise StaleRow(row)
+        row.version += 1
 
     def load(self, rs: int) -> ResponseRow | None:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM responses WHERE id = ?", (rs,)).fetchone()
@@ -281,6 +310,9 @@ class Store:
     def count(self, survey_id: int) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM responses WHERE survey_id = ?", (survey_id,)).fetchone()[0])
 
+    def in_progress(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM responses WHERE status = 'in_progress'").fetchone()[0])
+
     def delete(self, row: ResponseRow) -> None:
         self._db.execute("DELETE FROM responses WHERE id = ?", (row.id,))
         if row.stored_status is not None:
@@ -311,7 +343,8 @@ class Store:
     def outcome_counts(self) -> dict[int, dict[str, int]]:
         """Responses per survey and status (statuses in order, none with a zero count)."""
         out: dict[int, dict[str, int]] = {}
-        for (survey_id, status), n in sorted(self._outcomes.items()):
+        counts = self._count_outcomes() if self.shared else self._outcomes
+        for (survey_id, status), n in sorted(counts.items()):
             if n > 0:
                 out.setdefault(survey_id, {})[status] = n
         return out
@@ -359,6 +392,9 @@ class Store:
         )
 
     def survey_state(self, survey_id: int) -> str | None:
+        if self.shared:
+            row = self._db.execute("SELECT state FROM survey_states WHERE survey_id = ?", (survey_id,)).fetchone()
+            return row[0] if row else None
         return self._states.get(survey_id)
 
     def set_survey_state(self, survey_id: int, state: str) -> None:

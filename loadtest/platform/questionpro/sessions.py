@@ -10,6 +10,10 @@ string on its next request, so `by_token` finds the session without verifying th
 HMAC or decoding it: we made that token, and any other string (tampered, older, from another
 process) is not in the map and takes the full `TokenCodec.decode` path.
 
+A shared store (`loadtest mock --workers N`) keeps nothing in memory: another process may have
+moved the respondent since this one last served it, so every request reads its row (and a
+token this process issued proves nothing about the row's current state).
+
 Memory stays bounded in time as well as in number: the live sessions are kept in the order they
 were last used, and a session idle for `idle_s` (an abandoner's, which never finishes) leaves
 memory as the next one opens. Without that a steady run grew by every abandoner until the
@@ -45,6 +49,7 @@ def _new_uuid() -> str:
 class Sessions:
     def __init__(self, store: Store, capacity: int = 100_000, idle_s: float = IDLE_S) -> None:
         self._store = store
+        self._cached = not store.shared  # see the module docstring
         self._capacity = capacity
         self._idle_s = idle_s
         self._live: OrderedDict[str, ResponseRow] = OrderedDict()
@@ -54,6 +59,10 @@ class Sessions:
 
     def __len__(self) -> int:
         return len(self._live)
+
+    def open_count(self) -> int:
+        """Sessions open: in this process's memory, or (shared store) in progress in the file."""
+        return self._store.in_progress() if not self._cached else len(self._live)
 
     def open(
         self,
@@ -112,12 +121,17 @@ class Sessions:
     def forget(self, row: ResponseRow) -> None:
         self._drop(row.uuid)
 
+    def forget_uuid(self, uuid: str) -> None:
+        self._drop(uuid)
+
     def clear(self) -> None:
         self._live.clear()
         self._by_token.clear()
         self._token_of.clear()
 
     def _remember(self, row: ResponseRow) -> None:
+        if not self._cached:
+            return
         self._live[row.uuid] = row
         self._live.move_to_end(row.uuid)
         if len(self._live) > self._capacity:

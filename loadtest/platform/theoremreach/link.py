@@ -34,10 +34,15 @@ def link(platform: Platform) -> Linker:
                         "duration_in_seconds": int((end or row.updated_at) - row.started_at)})
         return out
 
+    def set_quotas(survey_id: int, cells: list[tuple[str, int, frozenset[int], int]]) -> None:
+        api.set_panel_quotas(survey_id, cells)
+        if platform.sharing is not None:  # the other processes read the cells from the panel's tables
+            platform.sharing.changed()
+
     return Linker(
         surveys=lambda: set(api.surveys),
         set_state=platform.set_survey_state,
-        set_quotas=api.set_panel_quotas,
+        set_quotas=set_quotas,
         transactions=transactions,
         quota_counts=store.quota_counts,
     )

@@ -97,6 +97,9 @@ class PanelApi:
     clock: Callable[[], float]
     buckets: dict[str, TokenBucket] = field(default_factory=dict)
     refused: int = 0  # 429s sent
+    # (key, rate, burst, now) -> seconds to wait: a bucket other processes share (sharing.py);
+    # None: this process's own `buckets`.
+    shared_take: Callable[[str, float, int, float], float] | None = None
 
     def __post_init__(self) -> None:
         self.signer = Signer(self.config.secret, algorithm=self.config.algorithm)  # type: ignore[arg-type]
@@ -111,8 +114,11 @@ class PanelApi:
             if key is None:
                 return _error(401, "Your API key is invalid.",
                               hints=["Send the base64-encoded key in X-Api-Key, or the key in api_key."])
-            bucket = self.buckets.setdefault(key, TokenBucket(self.config.rate, burst=max(1, int(self.config.rate))))
-            wait = bucket.try_take(self.clock())
+            burst = max(1, int(self.config.rate))
+            if self.shared_take is not None:
+                wait = self.shared_take(key, self.config.rate, burst, self.clock())
+            else:
+                wait = self.buckets.setdefault(key, TokenBucket(self.config.rate, burst=burst)).try_take(self.clock())
             if wait > 0:
                 self.refused += 1
                 return _error(429, f"Rate limit exceeded: {self.config.rate:g} requests per second.",
@@ -268,9 +274,15 @@ class PanelApi:
         return []
 
     def _sync_quotas(self, survey: DiySurvey) -> None:
+        found = self.quota_cells(survey)
+        if found is not None:
+            self.linker.set_quotas(*found)
+
+    def quota_cells(self, survey: DiySurvey) -> tuple[int, list[tuple[str, int, frozenset[int], int]]] | None:
+        """(the respondent survey it is linked to, the cells its active quotas make), if linked."""
         linked = self._linked(survey)
         if linked is None:
-            return
+            return None
         cells = []
         for q in self.store.quotas(survey.id):
             if q.fields.get("state", "active") != "active":
@@ -278,7 +290,7 @@ class PanelApi:
             (cond,) = q.fields["questions"]
             cells.append((q.id, int(cond["question_id"]), frozenset(int(a) for a in cond["answer_ids"]),
                           int(q.fields["target_completes"])))
-        self.linker.set_quotas(linked, cells)
+        return linked, cells
 
     def _transactions(self, survey: DiySurvey) -> list[dict[str, Any]]:
         linked = self._linked(survey)

@@ -1,0 +1,155 @@
+"""What the processes of `loadtest mock --workers N` share beyond the rows, through the database.
+
+The rows, quota counts and panel results are shared by being in SQLite (storage.py says how a
+row moved by two processes is moved once). Three more things live in each process's memory
+and must agree across them:
+
+- Configuration changed at run time (panel quota cells, the fault plan, a reset): the process
+  that changes it bumps `generation` in `meta`; every process compares it before each request
+  and, when another process bumped it, reloads (`Platform` says what reloading means).
+- Figures of /__admin/stats and /__admin/faults (requests by endpoint and status, faults
+  injected): each process writes its own into `worker_figures` as they change (at most every
+  FLUSH_S, and whenever it answers such a call), and the process that answers sums them all.
+  So another process's figures are at most FLUSH_S old; at rest they are exact.
+- The panel API's per-key rate bucket: its state is a row of `rate_limits`, read and advanced
+  in one write transaction, so 10 req/s is 10 req/s across all processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import orjson
+
+from loadtest.core.limits import TokenBucket
+
+__all__ = ["FLUSH_S", "Figures", "Sharing", "counted"]
+
+FLUSH_S = 0.25
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS worker_figures (worker TEXT PRIMARY KEY, body TEXT NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS rate_limits (key TEXT PRIMARY KEY, tat REAL NOT NULL);
+"""
+
+Figures = dict[str, list[list[Any]]]
+_instances = itertools.count()  # name -> [[key parts..., count], ...]
+
+
+class Sharing:
+    """One process's view of what it shares with the others (used from its event-loop thread)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        # The PID names the process; a second platform in one process (a test's) gets a suffix.
+        n = next(_instances)
+        self.worker = str(os.getpid()) if n == 0 else f"{os.getpid()}.{n}"
+        db.executescript(_SCHEMA)
+        db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', 0)")
+        self._seen = self._generation()
+        self._flushed_at = 0.0
+        self._flushed: bytes | None = None
+
+    @contextlib.contextmanager
+    def _written(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _generation(self) -> int:
+        return int(self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+
+    # --- configuration --------------------------------------------------------------------------
+    def changed(self, **payload: Any) -> None:
+        """This process changed shared configuration: the others reload before their next request.
+        `payload` (JSON) is kept in `meta` under its keys for them to read."""
+        with self._written():  # one transaction: the bump is never seen without its payload
+            for key, value in payload.items():
+                self._db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                                 (f"shared:{key}", orjson.dumps(value)))
+            self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+        # `_seen` stays: this process reloads its own change too (reloading is idempotent), and
+        # so never skips another process's change committed just before this one.
+
+    def stale(self) -> bool:
+        """Whether another process changed configuration since this one last looked (then it has
+        looked: the caller reloads now)."""
+        now = self._generation()
+        if now == self._seen:
+            return False
+        self._seen = now
+        return True
+
+    def payload(self, key: str) -> Any:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (f"shared:{key}",)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    # --- figures ----------------------------------------------------------------------------------
+    def flush(self, figures: Callable[[], Figures], force: bool = False) -> bool:
+        """Write this process's figures if they changed (and FLUSH_S has passed, unless `force`).
+        False, writing nothing, when configuration changed since this process last reloaded:
+        figures counted before a reset must not land after it. Reload, then flush again."""
+        now = time.monotonic()
+        if not force and now - self._flushed_at < FLUSH_S:
+            return True
+        body = orjson.dumps(figures(), option=orjson.OPT_SORT_KEYS)
+        if body == self._flushed:
+            return True
+        with self._written():
+            if self._generation() != self._seen:
+                self._seen = self._generation()
+                return False
+            self._db.execute("INSERT INTO worker_figures (worker, body, at) VALUES (?, ?, ?) ON CONFLICT (worker) "
+                             "DO UPDATE SET body = excluded.body, at = excluded.at", (self.worker, body, time.time()))
+        self._flushed, self._flushed_at = body, now
+        return True
+
+    def summed(self, name: str) -> Counter[tuple[Any, ...]]:
+        """One figure summed over every process that has written its figures."""
+        total: Counter[tuple[Any, ...]] = Counter()
+        for (body,) in self._db.execute("SELECT body FROM worker_figures"):
+            for *key, n in orjson.loads(body).get(name, []):
+                total[tuple(key)] += n
+        return total
+
+    def per_worker(self, name: str) -> dict[str, int]:
+        """One figure's total for each process (by PID): how the load spread over them."""
+        return {worker: sum(row[-1] for row in orjson.loads(body).get(name, []))
+                for worker, body in self._db.execute("SELECT worker, body FROM worker_figures ORDER BY worker")}
+
+    def forget_figures(self) -> None:
+        """After a reset: every process's figures start again from nothing."""
+        self._db.execute("DELETE FROM worker_figures")
+        self._flushed = None
+
+    # --- the panel's rate limit -----------------------------------------------------------------
+    def try_take(self, key: str, rate: float, burst: int, now: float) -> float:
+        """TokenBucket.try_take on the bucket all processes share for `key`."""
+        with self._written():
+            row = self._db.execute("SELECT tat FROM rate_limits WHERE key = ?", (key,)).fetchone()
+            bucket = TokenBucket.resumed(rate, burst, row[0] if row else None)
+            wait = bucket.try_take(now)
+            if wait == 0.0:
+                self._db.execute("INSERT INTO rate_limits (key, tat) VALUES (?, ?) "
+                                 "ON CONFLICT (key) DO UPDATE SET tat = excluded.tat", (key, bucket.tat))
+        return wait
+
+    def forget_buckets(self) -> None:
+        self._db.execute("DELETE FROM rate_limits")
+
+
+def counted(counter: Iterable[tuple[tuple[Any, ...], int]]) -> list[list[Any]]:
+    """A Counter's items as JSON rows for `flush`."""
+    return [[*key, n] for key, n in counter]
