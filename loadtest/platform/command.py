@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ EXAMPLES = """examples:
   loadtest mock --survey x/surveys/starter.toml --port 0
   loadtest mock --faults faults.toml --db platform.db
   loadtest mock --log                             every request on stderr; open the printed URL for a curl walk
+  loadtest mock --workers 2 --db platform.db      two server processes on one port and one database
 """
 
 
@@ -48,7 +50,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                            "is dropped (default 10)")
     mock.add_argument("--log", action="store_true",
                       help="one line per request on stderr: method, path, status, ms, survey token abbreviated")
+    mock.add_argument("--workers", type=int, default=1, metavar="N",
+                      help="server processes sharing the port and the database (default 1); any of them "
+                           "serves any respondent's next request, quotas and panel transactions stay "
+                           "counted once, and /__admin/stats sums them all")
     mock.add_argument("--exit-with-parent-fd", type=int, default=None, metavar="FD", help=argparse.SUPPRESS)
+    # One of --workers N's processes, started by the supervisor (supervisor.py) on its port.
+    mock.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     mock.set_defaults(handler=main)
 
 
@@ -81,36 +89,48 @@ def main(args: argparse.Namespace) -> int:
         raise BadInput(f"loadtest mock: --port: expected 0..65535 (got {args.port})")
     if not args.body_timeout > 0:
         raise BadInput(f"loadtest mock: --body-timeout: expected seconds > 0 (got {args.body_timeout})")
+    if not 1 <= args.workers <= 64:
+        raise BadInput(f"loadtest mock: --workers: expected 1..64 processes (got {args.workers})")
+    faults = _fault_plan(args.faults) if args.faults is not None else None
+    if faults is not None and faults.connection is not None and (args.workers > 1 or args.worker):
+        raise BadInput(f"{args.faults}: faults.connection: expected --workers 1 (the connection-fault proxy "
+                       "is one process in front of one server)")
     api_key = os.environ.get(args.api_key_env) or DEFAULT_API_KEY
     panel_key = os.environ.get("LOADTEST_PANEL_API_KEY") or DEFAULT_PANEL_API_KEY
     panel_secret = os.environ.get("LOADTEST_PANEL_SECRET") or DEFAULT_PANEL_SECRET
-    temporary = args.db is None
-    store = Store(args.db)
+    if args.workers > 1:
+        return _supervise(args, files, ids, key_sources(args))
+    temporary = args.db is None and not args.worker
+    try:
+        store = Store(args.db, shared=args.worker)
+    except sqlite3.OperationalError as exc:
+        raise BadInput(f"loadtest mock: --db: {exc}") from None
     data_token = os.environ.get(args.data_token_env) or DEFAULT_DATA_TOKEN
     platform = Platform(surveys, store, PlatformConfig(api_key=api_key, panel_api_key=panel_key,
                                                        panel_secret=panel_secret, data_token=data_token,
                                                        admin_token=os.environ.get(args.admin_token_env) or None,
                                                        body_timeout_s=args.body_timeout))
-    if args.faults is not None:
-        platform.faults = _fault_plan(args.faults)
+    if faults is not None:
+        platform.faults = faults
     if args.log:
         from loadtest.platform.request_log import log_requests
 
         log_requests(platform, sys.stderr)
-    key_source = f"${args.api_key_env}" if os.environ.get(args.api_key_env) else "the local default key"
-    key_source += "; data token from " + (
-        f"${args.data_token_env}" if os.environ.get(args.data_token_env) else "the local default token")
-
     def ready(url: str) -> None:
         # The URL alone on stdout (scriptable); the rest on stderr, first, so that whoever has
-        # read the URL can read this line too.
-        print(f"loadtest mock: surveys {', '.join(map(str, ids))}; db {store.path}; api-key from {key_source}",
-              file=sys.stderr, flush=True)
+        # read the URL can read this line too. (A worker's URL is for its supervisor only.)
+        if not args.worker:
+            print(f"loadtest mock: surveys {', '.join(map(str, ids))}; db {store.path}; api-key from "
+                  f"{key_sources(args)}", file=sys.stderr, flush=True)
         print(url, flush=True)
 
+    if platform.sharing is not None:
+        platform.flush_figures(force=True)  # listed in /__admin/stats from the start, if idle
     try:
         serve(platform, args.host, args.port, ready, proxy=platform.faults.connection,
-              parent_fd=args.exit_with_parent_fd)
+              parent_fd=args.exit_with_parent_fd, join=args.worker)
+        if platform.sharing is not None:
+            platform.flush_figures(force=True)  # the last requests count in the others' stats too
     except ServerError as exc:
         raise BadInput(f"loadtest mock: --port: {exc}") from None
     finally:
@@ -119,6 +139,49 @@ def main(args: argparse.Namespace) -> int:
             for suffix in ("", "-wal", "-shm"):
                 Path(store.path + suffix).unlink(missing_ok=True)
     return 0
+
+
+def key_sources(args: argparse.Namespace) -> str:
+    """Where the api-key and data token come from (names only: never a secret's value)."""
+    key_source = f"${args.api_key_env}" if os.environ.get(args.api_key_env) else "the local default key"
+    return key_source + "; data token from " + (
+        f"${args.data_token_env}" if os.environ.get(args.data_token_env) else "the local default token")
+
+
+def _supervise(args: argparse.Namespace, files: list[str], ids: list[int], keys: str) -> int:
+    from loadtest.platform.server import ServerError
+    from loadtest.platform.storage import Store
+    from loadtest.platform.supervisor import supervise
+
+    temporary = args.db is None
+    try:  # made here, once: the schema and the token key exist before any worker opens the file
+        store = Store(args.db, shared=True)
+    except sqlite3.OperationalError as exc:
+        raise BadInput(f"loadtest mock: --db: {exc}") from None
+    store.close()
+    cmd = [sys.executable, "-m", "loadtest.cli", "mock", "--worker", "--db", store.path, "--host", args.host,
+           "--api-key-env", args.api_key_env, "--admin-token-env", args.admin_token_env,
+           "--data-token-env", args.data_token_env, "--body-timeout", str(args.body_timeout)]
+    for f in files:
+        cmd += ["--survey", f]
+    if args.faults is not None:
+        cmd += ["--faults", str(args.faults)]
+    if args.log:
+        cmd.append("--log")
+
+    def ready(url: str) -> None:
+        print(f"loadtest mock: surveys {', '.join(map(str, ids))}; {args.workers} workers; db {store.path}; "
+              f"api-key from {keys}", file=sys.stderr, flush=True)
+        print(url, flush=True)
+
+    try:
+        return supervise(cmd, args.workers, args.host, args.port, ready, parent_fd=args.exit_with_parent_fd)
+    except ServerError as exc:
+        raise BadInput(f"loadtest mock: --port: {exc}") from None
+    finally:
+        if temporary:
+            for suffix in ("", "-wal", "-shm"):
+                Path(store.path + suffix).unlink(missing_ok=True)
 
 
 def _fault_plan(path: Path) -> FaultPlan:

@@ -31,9 +31,11 @@ class ServerError(RuntimeError):
     """The server could not start (address in use, readiness never reached)."""
 
 
-def reserve_port(host: str, port: int) -> socket.socket:
+def reserve_port(host: str, port: int, join: bool = False) -> socket.socket:
+    """A bound socket holding host:port. `join`: the port is one our supervisor holds for its
+    workers (supervisor.py), so sharing it is the point."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    if port:
+    if port and not join:
         # SO_REUSEPORT would let us share a port another server is listening on; refuse that first.
         # (SO_REUSEADDR alone still binds over connections in TIME_WAIT, e.g. after a kill -9.)
         with socket.socket(family, socket.SOCK_STREAM) as probe:
@@ -89,7 +91,8 @@ def _stop_with_parent(loop: asyncio.AbstractEventLoop, fd: int, stop: Callable[[
 
 
 async def serve_async(app: Any, host: str, port: int, on_ready: Callable[[str], None],
-                      proxy: ConnectionFaults | None = None, parent_fd: int | None = None) -> None:
+                      proxy: ConnectionFaults | None = None, parent_fd: int | None = None,
+                      join: bool = False) -> None:
     """With `proxy`, the app listens on a private loopback port and the fault proxy on host:port
     (proxy.py): every client goes through it, and the URL announced is the proxy's."""
     from granian.constants import Interfaces
@@ -98,7 +101,7 @@ async def serve_async(app: Any, host: str, port: int, on_ready: Callable[[str], 
     public_host, public_port = host, port
     if proxy is not None:
         host, port = "127.0.0.1", 0
-    holder = reserve_port(host, port)
+    holder = reserve_port(host, port, join)
     port = holder.getsockname()[1]
     server = Server(app, address=host, port=port, interface=Interfaces.RSGI, log_enabled=False, backlog=2048)
     loop = asyncio.get_running_loop()
@@ -128,6 +131,6 @@ async def serve_async(app: Any, host: str, port: int, on_ready: Callable[[str], 
 
 
 def serve(app: Any, host: str, port: int, on_ready: Callable[[str], None], proxy: ConnectionFaults | None = None,
-          parent_fd: int | None = None) -> None:
+          parent_fd: int | None = None, join: bool = False) -> None:
     """Serve until SIGINT or SIGTERM (or end-of-file on `parent_fd`)."""
-    asyncio.run(serve_async(app, host, port, on_ready, proxy, parent_fd))
+    asyncio.run(serve_async(app, host, port, on_ready, proxy, parent_fd, join))
