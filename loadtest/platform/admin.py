@@ -132,7 +132,7 @@ def _set_state(platform: Platform, path: str, body: bytes) -> tuple[int, bytes]:
         state = None
     if state not in _STATES:
         return _json(400, {"error": {"message": f"expected {{\"state\": one of {', '.join(_STATES)}}}"}})
-    platform.store.set_survey_state(int(raw_id), state)
+    platform.set_survey_state(int(raw_id), state)
     return _json(200, {"survey": int(raw_id), "state": state})
 
 

@@ -80,7 +80,7 @@ class Platform:
         self.data = RespondentData(self.api.surveys, store, self.api.sessions, config.data_token, self.api.clock)
         self.responses = ResponsesApi(self.api, config.api_key)
         # Several processes on one database (storage.py's `shared`): see sharing.py.
-        self.sharing = Sharing(store.connection) if store.shared else None
+        self.sharing = Sharing(store.connection, store.path) if store.shared else None
         # What the file says was reset and set before this process started is history, not news.
         self._resets = self.sharing.payload("resets") or 0 if self.sharing is not None else 0
         self._faults_doc: Any = self.sharing.payload("faults") if self.sharing is not None else None
@@ -93,6 +93,8 @@ class Platform:
 
     def set_survey_state(self, survey_id: int, state: str) -> None:
         self.store.set_survey_state(survey_id, state)
+        if self.sharing is not None:  # the others read the states again from the file
+            self.sharing.changed()
 
     # --- several processes on one database --------------------------------------------------
     def figures(self) -> Figures:
@@ -101,8 +103,10 @@ class Platform:
                 "rebuilt": [[self.api.sessions.rebuilt]], "stale_retries": [[self.stale_retries]]}
 
     def reload_shared(self) -> None:
-        """Apply what another process changed: a reset, the fault plan, the panel's quota cells."""
+        """Apply what another process changed: survey states, a reset, the fault plan, the panel's
+        quota cells."""
         assert self.sharing is not None
+        self.store.reload_states()
         resets = self.sharing.payload("resets") or 0
         if resets != self._resets:
             self._resets = resets
@@ -145,12 +149,15 @@ class Platform:
         if self._flushing:
             return
         self._flushing = True
-        if self.sharing is None:
+        sharing = self.sharing
+        if sharing is None:
             return
         loop = asyncio.get_running_loop()
 
         def tick() -> None:
             try:
+                if sharing.stale():  # an idle process applies a reset too, and writes its figures again
+                    self.reload_shared()
                 self.flush_figures()
             except sqlite3.Error:  # the file is busy or going away: the next tick tries again
                 traceback.print_exc(file=sys.stderr)

@@ -4,9 +4,12 @@ The rows, quota counts and panel results are shared by being in SQLite (storage.
 row moved by two processes is moved once). Three more things live in each process's memory
 and must agree across them:
 
-- Configuration changed at run time (panel quota cells, the fault plan, a reset): the process
-  that changes it bumps `generation` in `meta`; every process compares it before each request
-  and, when another process bumped it, reloads (`Platform` says what reloading means).
+- Configuration changed at run time (survey states, panel quota cells, the fault plan, a reset):
+  the process that changes it commits the change and bumps `generation` in `meta`, then a
+  counter in a small file beside the database (`<db>-changes`), mmapped by every process. Each
+  reads that counter before each request (a memory read: a SQL statement per request cost the
+  flow ~5% of its CPU) and, when it moved, reloads (`Platform` says what reloading means).
+  The counter moves only after the commit, so a process that saw it move reads the change.
 - Figures of /__admin/stats and /__admin/faults (requests by endpoint and status, faults
   injected): each process writes its own into `worker_figures` as they change (at most every
   FLUSH_S, and whenever it answers such a call), and the process that answers sums them all.
@@ -18,9 +21,12 @@ and must agree across them:
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import itertools
+import mmap
 import os
 import sqlite3
+import struct
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -39,15 +45,21 @@ CREATE TABLE IF NOT EXISTS worker_figures (worker TEXT PRIMARY KEY, body TEXT NO
 CREATE TABLE IF NOT EXISTS rate_limits (key TEXT PRIMARY KEY, tat REAL NOT NULL);
 """
 
-Figures = dict[str, list[list[Any]]]
-_instances = itertools.count()  # name -> [[key parts..., count], ...]
+Figures = dict[str, list[list[Any]]]  # name -> [[key parts..., count], ...]
+_instances = itertools.count()
+_COUNTER = struct.Struct("<Q")
 
 
 class Sharing:
     """One process's view of what it shares with the others (used from its event-loop thread)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, db_path: str) -> None:
         self._db = db
+        self._changes_fd = os.open(db_path + "-changes", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        if os.fstat(self._changes_fd).st_size < _COUNTER.size:
+            os.ftruncate(self._changes_fd, _COUNTER.size)  # zeros; to the same size if a rival got here first
+        self._changes = mmap.mmap(self._changes_fd, _COUNTER.size)
+        self._counter_seen = self._counter()
         # The PID names the process; a second platform in one process (a test's) gets a suffix.
         n = next(_instances)
         self.worker = str(os.getpid()) if n == 0 else f"{os.getpid()}.{n}"
@@ -67,6 +79,20 @@ class Sharing:
             raise
         self._db.execute("COMMIT")
 
+    def close(self) -> None:
+        self._changes.close()
+        os.close(self._changes_fd)
+
+    def _counter(self) -> int:
+        return int(_COUNTER.unpack_from(self._changes)[0])
+
+    def _bump_counter(self) -> None:
+        fcntl.flock(self._changes_fd, fcntl.LOCK_EX)  # read-add-write, one process at a time
+        try:
+            _COUNTER.pack_into(self._changes, 0, self._counter() + 1)
+        finally:
+            fcntl.flock(self._changes_fd, fcntl.LOCK_UN)
+
     def _generation(self) -> int:
         return int(self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
 
@@ -80,16 +106,18 @@ class Sharing:
                                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                                  (f"shared:{key}", orjson.dumps(value)))
             self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
-        # `_seen` stays: this process reloads its own change too (reloading is idempotent), and
-        # so never skips another process's change committed just before this one.
+        self._bump_counter()
+        # What was seen stays: this process reloads its own change too (reloading is idempotent),
+        # and so never skips another process's change committed just before this one.
 
     def stale(self) -> bool:
-        """Whether another process changed configuration since this one last looked (then it has
-        looked: the caller reloads now)."""
-        now = self._generation()
-        if now == self._seen:
+        """Whether configuration changed since this process last looked (then it has looked:
+        the caller reloads now)."""
+        now = self._counter()
+        if now == self._counter_seen:
             return False
-        self._seen = now
+        self._counter_seen = now
+        self._seen = self._generation()  # read after the counter: it includes the change
         return True
 
     def payload(self, key: str) -> Any:

@@ -12,8 +12,8 @@ because a check made when a session opens cannot see a rival that finishes later
 One platform process owns the file (see `_setup`), unless the store is `shared`: then several
 processes (`loadtest mock --workers N`) use it at once. Each row carries a `version`, and a save
 of a copy older than the stored row changes nothing and raises `StaleRow` (another process moved
-that respondent first), so no move is lost or applied twice; survey states and outcome counts are
-then read from the file instead of being kept in memory.
+that respondent first), so no move is lost or applied twice; outcome counts are then read from
+the file, and survey states are read again when another process says it changed one (sharing.py).
 """
 
 from __future__ import annotations
@@ -392,10 +392,11 @@ class Store:
         )
 
     def survey_state(self, survey_id: int) -> str | None:
-        if self.shared:
-            row = self._db.execute("SELECT state FROM survey_states WHERE survey_id = ?", (survey_id,)).fetchone()
-            return row[0] if row else None
         return self._states.get(survey_id)
+
+    def reload_states(self) -> None:
+        """Read the survey states again (a shared store's, after another process set one)."""
+        self._states = dict(self._db.execute("SELECT survey_id, state FROM survey_states"))
 
     def set_survey_state(self, survey_id: int, state: str) -> None:
         self._db.execute(

@@ -56,7 +56,9 @@ def _settled_stats(client: httpx.Client, holds: Callable[[dict[str, Any]], bool]
 
 
 def _served_by_both(client: httpx.Client) -> dict[str, int]:
-    by_worker: dict[str, int] = client.get("/__admin/stats").json()["requests_by_worker"]
+    by_worker: dict[str, int] = _settled_stats(
+        client, lambda s: len(s["requests_by_worker"]) == 2 and all(s["requests_by_worker"].values())
+    )["requests_by_worker"]
     assert len(by_worker) == 2
     return by_worker
 
