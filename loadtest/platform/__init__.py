@@ -5,7 +5,8 @@ Behaviour only this platform has is an extension: the clients never depend on it
 - app.py: the HTTP surface (one dispatch, RSGI and ASGI adapters); admin.py: /__admin/*.
 - server.py: granian in this process; command.py: `loadtest mock`.
 - supervisor.py: `loadtest mock --workers N`, N server processes on one port and one database;
-  sharing.py: what they share beyond the rows (run-time configuration, figures, the panel's limit).
+  sharing.py: what they share beyond the rows (run-time configuration, figures, the panel's limit);
+  row_stamps.py: each row's newest version in shared memory, so a worker may trust what it holds.
 - request_log.py: `loadtest mock --log`, one line per request (keys and bearer tokens never written).
 - embedded.py: start it in its own process and stop it (what drivers use).
 - in_process.py: its app as a Transport, no socket (the offline walk, socket-free tests).

@@ -180,7 +180,7 @@ def _supervise(args: argparse.Namespace, files: list[str], ids: list[int], keys:
         raise BadInput(f"loadtest mock: --port: {exc}") from None
     finally:
         if temporary:
-            for suffix in ("", "-wal", "-shm", "-changes"):  # -changes: sharing.py's counter
+            for suffix in ("", "-wal", "-shm", "-changes", "-rows"):  # the last two: sharing.py, row_stamps.py
                 Path(store.path + suffix).unlink(missing_ok=True)
 
 

@@ -12,8 +12,10 @@ because a check made when a session opens cannot see a rival that finishes later
 One platform process owns the file (see `_setup`), unless the store is `shared`: then several
 processes (`loadtest mock --workers N`) use it at once. Each row carries a `version`, and a save
 of a copy older than the stored row changes nothing and raises `StaleRow` (another process moved
-that respondent first), so no move is lost or applied twice; outcome counts are then read from
-the file, and survey states are read again when another process says it changed one (sharing.py).
+that respondent first), so no move is lost or applied twice; each row committed is stamped with
+its version in memory the processes share (row_stamps.py), so a process can tell whether a row
+it holds is still the newest (`newest`); outcome counts are then read from the file, and survey
+states are read again when another process says it changed one (sharing.py).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from loadtest.platform.row_stamps import RowStamps
 
 __all__ = ["AlreadyFinished", "QuotaFull", "ResponseRow", "StaleRow", "Store"]
 
@@ -162,6 +166,8 @@ class Store:
             path = name
         self.path = str(path)
         self.shared = shared
+        self._stamps = RowStamps(self.path) if shared else None
+        self._unstamped: list[ResponseRow] = []  # written in the open transaction: stamped at COMMIT
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
             self._setup()
@@ -224,6 +230,32 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+        if self._stamps is not None:
+            self._stamps.close()
+
+    def newest(self, row: ResponseRow) -> bool:
+        """Whether `row` (a copy this process holds) is the newest committed version. Always, in a
+        store one process owns; in a shared one, unless another process saved it since."""
+        return self._stamps is None or self._stamps.newest(row.id, row.version)
+
+    def _stamp(self, row: ResponseRow) -> None:
+        if self._stamps is None:
+            return
+        if self._db.in_transaction:
+            self._unstamped.append(row)
+        else:
+            self._stamps.stamp(row.id, row.version)
+
+    def _commit(self) -> None:
+        self._db.execute("COMMIT")
+        if self._stamps is not None:
+            for row in self._unstamped:
+                self._stamps.stamp(row.id, row.version)
+        self._unstamped.clear()
+
+    def _rollback(self) -> None:
+        self._db.execute("ROLLBACK")
+        self._unstamped.clear()
 
     # --- meta ---------------------------------------------------------------------------
     def secret(self, name: str) -> bytes:
@@ -255,6 +287,8 @@ class Store:
             )
         assert cur.lastrowid is not None
         row.id = cur.lastrowid
+        row.version = 0
+        self._stamp(row)
 
     def save(self, row: ResponseRow) -> None:
         self._write(row)
@@ -273,6 +307,7 @@ class Store:
         if cur.rowcount != 1:
             raise StaleRow(row)
         row.version += 1
+        self._stamp(row)
 
     def load(self, rs: int) -> ResponseRow | None:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM responses WHERE id = ?", (rs,)).fetchone()
@@ -315,6 +350,8 @@ class Store:
 
     def delete(self, row: ResponseRow) -> None:
         self._db.execute("DELETE FROM responses WHERE id = ?", (row.id,))
+        if self._stamps is not None:  # before the commit: a copy elsewhere is read again, and not found
+            self._stamps.forget(row.id)
         if row.stored_status is not None:
             self._outcomes[(row.survey_id, row.stored_status)] -= 1
             row.stored_status = None
@@ -326,10 +363,10 @@ class Store:
         try:
             yield
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             self._outcomes = self._count_outcomes()
             raise
-        self._db.execute("COMMIT")
+        self._commit()
 
     def _counted(self, row: ResponseRow) -> None:
         """Move a row whose write has committed to its new status in the outcome counts."""
@@ -378,11 +415,11 @@ class Store:
                     raise QuotaFull(quota_id)
             write(row)
         except BaseException:
-            db.execute("ROLLBACK")
+            self._rollback()
             if new:
                 row.id = 0  # the insert was rolled back with the rest
             raise
-        db.execute("COMMIT")
+        self._commit()
         self._counted(row)
 
     # --- quotas and survey states -------------------------------------------------------
@@ -411,5 +448,7 @@ class Store:
         self._db.executescript(
             "BEGIN; DELETE FROM responses; DELETE FROM quota_counts; DELETE FROM survey_states; COMMIT;"
         )
+        if self._stamps is not None:  # no copy any process holds is the newest any more
+            self._stamps.clear()
         self._states.clear()
         self._outcomes.clear()

@@ -71,10 +71,11 @@ def test_respondents_walk_to_the_end_whichever_worker_serves_each_page(client: h
         for pid in pages:
             reply = w.submit(CS_PAGES[pid])
         assert reply.status == "survey_complete", reply.body
-    stats = _settled_stats(client, lambda s: s["sessions_rebuilt"] == 8 * len(pages))
-    assert stats["sessions_rebuilt"] == 8 * len(pages)  # every submit read its row from the file
-    assert stats["surveys"][str(CS_ID)]["responses"] == {"survey_complete": 8}  # from the file: exact at once
+    stats = _settled_stats(client, lambda s: sum(s["requests"].get("submit-page", {}).values()) == 8 * len(pages))
     assert sum(stats["requests"]["submit-page"].values()) == 8 * len(pages)
+    assert stats["surveys"][str(CS_ID)]["responses"] == {"survey_complete": 8}  # from the file: exact at once
+    # A worker read a respondent from the file whenever the other had moved it since: some did.
+    assert 0 < stats["sessions_rebuilt"] <= 8 * len(pages)
     # 48 respondent requests on new connections: both workers served some.
     assert all(n > 0 for n in _served_by_both(client).values())
 

@@ -69,6 +69,20 @@ def test_any_process_serves_the_next_request_of_a_respondent_another_served(tmp_
         assert p.api.sessions.open_count() == 0
 
 
+def test_a_process_trusts_the_session_it_holds_until_another_process_moves_it(tmp_path: Path) -> None:
+    a, b = _platforms(tmp_path / "p.db")
+    _, token, _ = _call(a, "take")
+    _, token, _ = _call(a, "submit-page", token, {"u_1": "12"})
+    assert _call(a, "previous-page", token)[0] == "success"
+    assert a.api.sessions.rebuilt == 0  # a's own copy, still the newest: no read of the row
+    _, token, _ = _call(b, "submit-page", token, {"u_1": "11"})  # b reads it (it held nothing)
+    assert b.api.sessions.rebuilt == 1
+    status, _, reply = _call(a, "take", token)  # a's copy is on page "colour": b moved it on
+    assert status == "success" and a.api.sessions.rebuilt == 1
+    assert [q["id"] for q in (orjson.loads(q["json"]) if isinstance(q["json"], str) else q["json"]
+                              for q in reply["questions"])] == [2]  # the page b moved it to
+
+
 def test_a_completion_raced_by_another_process_is_counted_once(tmp_path: Path) -> None:
     """Process a reads the respondent on its last page; before a writes, b completes it with the
     same token (a client that sent its last submit twice). a's write must find the row moved, and

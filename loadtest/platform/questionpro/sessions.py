@@ -10,9 +10,10 @@ string on its next request, so `by_token` finds the session without verifying th
 HMAC or decoding it: we made that token, and any other string (tampered, older, from another
 process) is not in the map and takes the full `TokenCodec.decode` path.
 
-A shared store (`loadtest mock --workers N`) keeps nothing in memory: another process may have
-moved the respondent since this one last served it, so every request reads its row (and a
-token this process issued proves nothing about the row's current state).
+On a shared store (`loadtest mock --workers N`) another process may have moved a respondent
+since this one last served it: a session held here is used only while the store says it is the
+newest version of its row (`Store.newest`, a read of shared memory), and read again otherwise;
+a token this process issued then proves nothing, and takes the full decode path.
 
 Memory stays bounded in time as well as in number: the live sessions are kept in the order they
 were last used, and a session idle for `idle_s` (an abandoner's, which never finishes) leaves
@@ -49,7 +50,6 @@ def _new_uuid() -> str:
 class Sessions:
     def __init__(self, store: Store, capacity: int = 100_000, idle_s: float = IDLE_S) -> None:
         self._store = store
-        self._cached = not store.shared  # see the module docstring
         self._capacity = capacity
         self._idle_s = idle_s
         self._live: OrderedDict[str, ResponseRow] = OrderedDict()
@@ -62,7 +62,7 @@ class Sessions:
 
     def open_count(self) -> int:
         """Sessions open: in this process's memory, or (shared store) in progress in the file."""
-        return self._store.in_progress() if not self._cached else len(self._live)
+        return self._store.in_progress() if self._store.shared else len(self._live)
 
     def open(
         self,
@@ -86,8 +86,10 @@ class Sessions:
     def find(self, payload: TokenPayload) -> ResponseRow | None:
         row = self._live.get(payload.uuid)
         if row is not None:
-            self._live.move_to_end(payload.uuid)
-            return row
+            if self._store.newest(row):
+                self._live.move_to_end(payload.uuid)
+                return row
+            self._drop(payload.uuid)  # another process moved it: read it again
         row = self._store.load(payload.rs) if payload.rs else self._store.load_uuid(payload.uuid)
         if row is None or row.uuid != payload.uuid:
             return None
@@ -99,8 +101,12 @@ class Sessions:
     def by_token(self, token: str) -> ResponseRow | None:
         """The live session this exact token was last issued to, if any."""
         row = self._by_token.get(token)
-        if row is not None:
-            self._live.move_to_end(row.uuid)  # the most recently used go last: the idle are first
+        if row is None:
+            return None
+        if not self._store.newest(row):
+            self._drop(row.uuid)  # another process moved it since: the token must be verified
+            return None
+        self._live.move_to_end(row.uuid)  # the most recently used go last: the idle are first
         return row
 
     def issued(self, row: ResponseRow, token: str) -> None:
@@ -130,8 +136,6 @@ class Sessions:
         self._token_of.clear()
 
     def _remember(self, row: ResponseRow) -> None:
-        if not self._cached:
-            return
         self._live[row.uuid] = row
         self._live.move_to_end(row.uuid)
         if len(self._live) > self._capacity:
