@@ -80,9 +80,9 @@ def admin(url: str, path: str, method: str = "GET") -> dict:
 
 
 # --- load -----------------------------------------------------------------------------------
-def wrk(url: str, mode: str, seconds: int, connections: int) -> dict[str, int]:
+def wrk(url: str, mode: str, seconds: int, connections: int, survey_id: int = SURVEY_ID) -> dict[str, int]:
     cmd = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "2s",
-           "-s", str(LUA), url, "--", mode, API_KEY, str(SURVEY_ID)]
+           "-s", str(LUA), url, "--", mode, API_KEY, str(survey_id)]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
     line = next((ln for ln in out.splitlines() if ln.startswith("RESULT ")), None)
     if line is None:
