@@ -181,6 +181,20 @@ def report(rounds: list[list[dict]], args: argparse.Namespace) -> tuple[str, boo
         f"Requests handled again because another worker had moved the row first: {stale:,} (wrk's "
         "respondents never send one page twice, so there is no race for the versions to settle).",
     ]
+    lines += [
+        "",
+        "Where a worker's extra cost per request went, measured with this script (`--rounds 1 --seconds 5`, "
+        "two, 1 core, req per CPU-second against one process in the same run), 2026-12-01: reading every "
+        "respondent's row from the file on every request, and a SQL read of the configuration generation "
+        "per request, 0.64x; the generation as a counter in an mmapped file, 0.73x (py-spy had put the "
+        "SELECT at 5% of a worker's CPU); sessions kept in memory again and trusted while their row's stamp "
+        "(row_stamps.py) is the newest, 0.80x (resolving the session, reading the row and verifying the "
+        "token had been 20% of a worker's platform time). Tried and dropped: waiting for another worker's "
+        "write lock in 20 us steps instead of SQLite's busy handler (whole-millisecond sleeps): no "
+        "difference beyond the noise. What is left is mostly SQLite's shared locking (a lock on the -shm "
+        "file per transaction, which one process owning its file avoids with EXCLUSIVE locking) and the "
+        "two workers taking turns at the write lock.",
+    ]
     if not ok:
         lines += ["", "Problems:"] + [f"- round {i} {r['name']}: {p}" for i, rnd in enumerate(rounds, 1)
                                       for r in rnd for p in r["problems"]]
