@@ -110,8 +110,8 @@ class Platform:
         resets = self.sharing.payload("resets") or 0
         if resets != self._resets:
             self._resets = resets
-            self.requests.clear()
-            self.faults.journal.clear()
+            self.requests.clear()  # (the fault journal carries on, as a lone process's does)
+            self.api.sessions.clear()  # their rows are gone
             self.api.sessions.rebuilt = self.stale_retries = 0
         doc = self.sharing.payload("faults")
         if doc is not None and doc != self._faults_doc:

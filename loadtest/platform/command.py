@@ -100,6 +100,8 @@ def main(args: argparse.Namespace) -> int:
     panel_secret = os.environ.get("LOADTEST_PANEL_SECRET") or DEFAULT_PANEL_SECRET
     if args.workers > 1:
         return _supervise(args, files, ids, key_sources(args))
+    if args.worker and args.db is None:
+        raise BadInput("loadtest mock: --worker: expected --db (the database the supervisor shares)")
     temporary = args.db is None and not args.worker
     try:
         store = Store(args.db, shared=args.worker)
@@ -130,7 +132,11 @@ def main(args: argparse.Namespace) -> int:
         serve(platform, args.host, args.port, ready, proxy=platform.faults.connection,
               parent_fd=args.exit_with_parent_fd, join=args.worker)
         if platform.sharing is not None:
-            platform.flush_figures(force=True)  # the last requests count in the others' stats too
+            try:
+                platform.flush_figures(force=True)  # the last requests count in the others' stats too
+            except sqlite3.Error as exc:
+                print(f"loadtest mock: worker {os.getpid()}: its last figures were not written ({exc})",
+                      file=sys.stderr)
     except ServerError as exc:
         raise BadInput(f"loadtest mock: --port: {exc}") from None
     finally:
@@ -150,6 +156,7 @@ def key_sources(args: argparse.Namespace) -> str:
 
 def _supervise(args: argparse.Namespace, files: list[str], ids: list[int], keys: str) -> int:
     from loadtest.platform.server import ServerError
+    from loadtest.platform.sharing import Sharing
     from loadtest.platform.storage import Store
     from loadtest.platform.supervisor import supervise
 
@@ -158,6 +165,10 @@ def _supervise(args: argparse.Namespace, files: list[str], ids: list[int], keys:
         store = Store(args.db, shared=True)
     except sqlite3.OperationalError as exc:
         raise BadInput(f"loadtest mock: --db: {exc}") from None
+    sharing = Sharing(store.connection, store.path)
+    sharing.forget_figures()  # a --db used before: the figures of workers long gone count for nothing
+    sharing.forget_buckets()
+    sharing.close()
     store.close()
     cmd = [sys.executable, "-m", "loadtest.cli", "mock", "--worker", "--db", store.path, "--host", args.host,
            "--api-key-env", args.api_key_env, "--admin-token-env", args.admin_token_env,

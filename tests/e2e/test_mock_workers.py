@@ -184,3 +184,16 @@ def test_workers_do_not_outlive_a_killed_supervisor(tmp_path: Path) -> None:
 def _worker_pids(supervisor: int) -> list[int]:
     children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
     return sorted(int(pid) for pid in children)
+
+
+def test_a_database_used_before_starts_with_no_figures_of_the_workers_that_are_gone(tmp_path: Path) -> None:
+    db = tmp_path / "again.db"
+    for run in range(2):
+        with running_mock(no_speeder(tmp_path), db=db, extra=("--workers", "2")) as srv:
+            with local_client(base_url=srv.url, timeout=30, limits=ONE_CONNECTION_PER_REQUEST) as c:
+                stats = c.get("/__admin/stats").json()
+                assert stats["requests"] == {}, f"run {run} began with the figures of an earlier one"
+                assert Walker(c, CS_ID).take(transaction_id=f"again-{run}").status == "success"
+                stats = _settled_stats(c, lambda s: "take" in s["requests"])
+                assert stats["requests"]["take"] == {"200": 1}
+                assert stats["surveys"][str(CS_ID)]["responses"] == {"in_progress": run + 1}  # rows stay
