@@ -179,7 +179,13 @@ def openapi_document(survey_ids: list[int]) -> dict[str, Any]:
             f"{base}/submit-page": {"post": _respondent_op("Submit the current page's answers", body=True)},
             f"{base}/previous-page": {"get": previous},
             "/__admin/health": {"get": {"summary": "liveness", "responses": admin_json}},
-            "/__admin/stats": {"get": {"summary": "requests, sessions, outcomes, quota fill", "responses": admin_json}},
+            "/__admin/stats": {"get": {
+                "summary": "requests, sessions, outcomes, quota fill",
+                "description": "With `loadtest mock --workers N`: summed over the workers (each worker's figures "
+                               "reach the sum within 0.25 s), plus `requests_by_worker` (by PID) and "
+                               "`stale_retries` (requests handled again because another worker moved "
+                               "their respondent first); open_sessions counts the rows in progress.",
+                "responses": admin_json}},
             "/__admin/reset": {"post": {"summary": "forget all responses and counts", "responses": admin_json}},
             "/__admin/static-page": {"get": {"summary": "a pre-rendered page (bench baseline)",
                                              "responses": admin_json}},
