@@ -61,7 +61,7 @@ def test_any_process_serves_the_next_request_of_a_respondent_another_served(tmp_
     status, token, _ = _call(a, "previous-page", token)  # a has not seen the move: it reads the row
     assert status == "success"
     status, token, _ = _call(b, "submit-page", token, {"u_1": "11"})
-    status, token, reply = _call(a, "submit-page", token, {"t_21": "because"})
+    status, token, _ = _call(a, "submit-page", token, {"t_21": "because"})
     assert status == "survey_complete"
     for p in (a, b):  # both read the outcome and the cell from the file, not from memory
         assert p.store.outcome_counts() == {RACE_ID: {"survey_complete": 1}}
