@@ -136,7 +136,7 @@ class RespondentFlow:
             return [RedirectFollowed(self.result.redirect_url or "", reply.status)], None
         fault = reply.headers.get(FAULT_HEADER)
         if fault is not None:  # the reference platform's tag: its own injected fault
-            self.result.faults.append(fault)
+            self.result.faults += (fault,)
             wait = self._retry_after(reply) if reply.status == 429 else None
             return self._lost(InjectedFault(f"{fault} on {self._step} (injected by the platform)"), wait or 0.0)
         if reply.status == 429:
@@ -184,7 +184,7 @@ class RespondentFlow:
             return []
         self._enter(Input.CUT_OFF)
         if self._pending is not None:
-            self.result.recoveries.append(self._pending)
+            self.result.recoveries += (self._pending,)
             self._pending = None
         self.result.outcome = "incomplete"
         self.result.expected = False
@@ -201,6 +201,17 @@ class RespondentFlow:
         if state not in TRANSITIONS[(self._state, self._input)]:
             raise FlowUsageError(f"no transition {self._state.value} -{self._input.value}-> {state.value}")
         self._state = state
+        if state is State.DONE and self._path:
+            # Merged once at the end rather than after every submit: a respondent in flight
+            # keeps only its path.
+            self.result.answers = self.answers()
+
+    def answers(self) -> dict[str, Any]:
+        """What the platform should hold so far: the last form submitted for each page on the path."""
+        merged: dict[str, Any] = {}
+        for _, f in self._path:
+            merged.update(f)
+        return merged
 
     # --- receive, by concern ---------------------------------------------------------------------
     def _adopt_token(self, reply: Reply, page: PageReply, events: list[Event]) -> None:
@@ -218,7 +229,7 @@ class RespondentFlow:
         same = (pending.lost in ("submit-page", "previous-page") and page.status == self._shown_status
                 and tuple(q.id for q in page.questions) == self._shown)
         how = ("resubmitted" if pending.lost == "submit-page" else "back_again") if same else "resumed"
-        self.result.recoveries.append(Recovery(pending.lost, pending.error, how))
+        self.result.recoveries += (Recovery(pending.lost, pending.error, how),)
         if same and self._moved_from is not None:  # the lost move never landed: decide the page again
             self.persona.restore(self._moved_from)
         if page.status == "already_completed" and pending.lost == "submit-page":
@@ -240,7 +251,7 @@ class RespondentFlow:
         self.result.statuses.append(page.status if page.status != HTTP_ERROR else f"http_{reply.status}")
         self._shown_status = page.status
         if page.validation_errors:
-            self.result.invalid_questions.extend(q for q, _ in page.validation_errors if q is not None)
+            self.result.invalid_questions += tuple(q for q, _ in page.validation_errors if q is not None)
         if page.questions:
             qids = tuple(q.id for q in page.questions)
             self._shown = qids
@@ -291,16 +302,16 @@ class RespondentFlow:
         lost_step = self._pending.lost if self._pending is not None else self._step
         events: list[Event] = [ReplyLost(lost_step, type(error).__name__)]
         if self._pending is not None:  # the resume itself got no usable reply
-            self.result.recoveries.append(Recovery(self._pending.lost, self._pending.error, "resume_lost"))
+            self.result.recoveries += (Recovery(self._pending.lost, self._pending.error, "resume_lost"),)
             self._pending = None
         if self._in_a_row >= policy.max_lost_in_a_row or len(self.result.recoveries) >= policy.max_recoveries:
-            self.result.recoveries.append(Recovery(lost_step, type(error).__name__, "gave_up"))
+            self.result.recoveries += (Recovery(lost_step, type(error).__name__, "gave_up"),)
             return self._failed(error, events), None
         backoff = max(wait_s, min(2.0, 0.1 * 2 ** self._in_a_row))
         self._in_a_row += 1
         self.persona.waited_s += backoff
         if self._token is None:  # no session yet: the take can simply go again
-            self.result.recoveries.append(Recovery(lost_step, type(error).__name__, "retried"))
+            self.result.recoveries += (Recovery(lost_step, type(error).__name__, "retried"),)
             self._take_retried = not self.result.statuses  # the entry take (a re-entry expects the answer)
             self._goto(State.WAITING)
             return events, self._again(last, backoff)
@@ -407,7 +418,7 @@ class RespondentFlow:
         step = self._pending.lost if self._pending is not None else self._step
         res.error = {"blame": str(who), "error": type(exc).__name__, "message": str(exc), "step": step}
         if self._pending is not None:
-            res.recoveries.append(self._pending)
+            res.recoveries += (self._pending,)
             self._pending = None
         self._collect_checks(events)
         events.append(RespondentFailed(who, type(exc).__name__, str(exc)))
@@ -416,20 +427,20 @@ class RespondentFlow:
 
     # --- checks -----------------------------------------------------------------------------------
     def _check(self, name: str, detail: str, blame: Blame = Blame.SERVER) -> CheckFailed:
-        self.result.checks.append(FailedCheck(name, detail, blame))
+        self.result.checks += (FailedCheck(name, detail, blame),)
         return CheckFailed(name, detail, blame)
 
     def _extension(self, name: str, detail: str) -> CheckFailed | ExtensionNotSeen:
         if self.policy.strict_extensions:
             return self._check(name, detail)
-        self.result.extensions_not_seen.append(name)
+        self.result.extensions_not_seen += (name,)
         return ExtensionNotSeen(name, detail)
 
     def _collect_checks(self, events: list[Event]) -> None:
         """Move what the persona noted into the result and the event stream."""
         while self.persona.checks:
             check = self.persona.checks.pop(0)
-            self.result.checks.append(check)
+            self.result.checks += (check,)
             events.append(CheckFailed(check.name, check.detail, Blame(check.blame)))
         while self.persona.extensions:
             name, detail = self.persona.extensions.pop(0)
@@ -441,8 +452,4 @@ class RespondentFlow:
                 del self._path[i:]
                 break
         self._path.append((page, form))
-        merged: dict[str, Any] = {}
-        for _, f in self._path:
-            merged.update(f)
-        self.result.answers = merged
 

@@ -159,18 +159,20 @@ class RespondentResult:
     pages: list[tuple[int, ...]] = field(default_factory=list)  # question ids of each page shown
     redirect_url: str | None = None
     redirect_followed: int | None = None  # HTTP status of the followed redirect
-    checks: list[FailedCheck] = field(default_factory=list)
-    extensions_not_seen: list[str] = field(default_factory=list)
+    # What most respondents never meet is a tuple, added to by replacing it: the empty tuple is
+    # one shared object, where an empty list is 56 bytes in each of 100,000 respondents in flight.
+    checks: tuple[FailedCheck, ...] = ()
+    extensions_not_seen: tuple[str, ...] = ()
     error: dict[str, str] | None = None
     requests: int = 0
     details: dict[str, Any] = field(default_factory=dict)  # terminateReason, quotaId of the outcome
     # What the platform should hold for this respondent: the last form submitted for each page
     # on its final path (going back and submitting a page again drops the pages after it).
     answers: dict[str, Any] = field(default_factory=dict)
-    recoveries: list[Recovery] = field(default_factory=list)
-    faults: list[str] = field(default_factory=list)  # injected faults this respondent met, by kind
+    recoveries: tuple[Recovery, ...] = ()
+    faults: tuple[str, ...] = ()  # injected faults this respondent met, by kind
     throttled_s: float = 0.0  # time spent waiting out 429s
-    invalid_questions: list[int] = field(default_factory=list)  # named by each validation_errors reply
+    invalid_questions: tuple[int, ...] = ()  # named by each validation_errors reply
 
 
 def move_request(target: FlowTarget, token: str | None, move: Move) -> Request:

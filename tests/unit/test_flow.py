@@ -56,7 +56,7 @@ def test_the_flow_echoes_the_latest_token_and_names_requests_by_step() -> None:
     assert req is None and flow.done
     assert OutcomeReached("survey_complete", True, None) in events
     assert flow.result.statuses == ["success", "success", "survey_complete"]
-    assert flow.result.pages == [(1,), (1,)] and flow.result.checks == []
+    assert flow.result.pages == [(1,), (1,)] and flow.result.checks == ()
 
 
 def test_an_outcome_the_persona_does_not_expect_is_a_failed_check() -> None:
@@ -188,11 +188,11 @@ def test_backtracker_checks_the_echo_only_on_previous_page_not_on_a_resume() -> 
     flow.receive(reply("success"))
     echoed = {**Q, "answers": [{**a, "selected": str(a["id"]) == str(sent["u_1"])} for a in Q["answers"]]}
     _, req = flow.receive(reply("success", questions=[{"html": "", "json": echoed}]))  # previous-page, echoed
-    assert req is not None and req.step == "submit-page" and flow.result.checks == []
+    assert req is not None and req.step == "submit-page" and flow.result.checks == ()
     _, req = flow.lost(TransportError("connection reset"))
     assert req is not None and req.step == "resume"
     _, req = flow.receive(reply("success"))  # the same page, as a take shows it: nothing marked selected
-    assert flow.result.checks == [] and [r.how for r in flow.result.recoveries] == ["resubmitted"]
+    assert flow.result.checks == () and [r.how for r in flow.result.recoveries] == ["resubmitted"]
     assert req is not None and req.step == "submit-page"
 
 

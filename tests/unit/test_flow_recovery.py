@@ -27,7 +27,7 @@ def test_a_first_take_that_got_no_reply_is_sent_again_after_a_backoff() -> None:
     first = flow.start()
     _, again = flow.lost(LOST)
     assert again is not None and (again.step, again.url, again.body) == (first.step, first.url, first.body)
-    assert again.think_s == 0.1 and flow.result.recoveries == [Recovery("take", "TransportError", "retried")]
+    assert again.think_s == 0.1 and flow.result.recoveries == (Recovery("take", "TransportError", "retried"),)
 
 
 def test_a_lost_submit_that_never_landed_is_answered_again_and_reported_as_resubmitted() -> None:
@@ -40,7 +40,7 @@ def test_a_lost_submit_that_never_landed_is_answered_again_and_reported_as_resub
     assert resume.url == "/a/api/v2/surveys/5/take" and headers(resume)["x-survey-token"] == "t1"
     _, again = flow.receive(page(Q, "t1b"))  # the platform still shows page 1: the submit never landed
     assert again is not None and again.step == "submit-page" and orjson.loads(again.body).keys() == {"u_1"}
-    assert flow.result.recoveries == [Recovery("submit-page", "TransportError", "resubmitted")]
+    assert flow.result.recoveries == (Recovery("submit-page", "TransportError", "resubmitted"),)
 
 
 def test_a_lost_submit_that_landed_carries_on_from_the_next_page_without_repeating_it() -> None:

@@ -211,7 +211,7 @@ class RespondentsOnThePlatform(RuleBasedStateMachine):
             for quota_id, count in store.quota_counts(survey_id).items():
                 assert count <= limits[quota_id], f"{quota_id}: {count} completes, limit {limits[quota_id]}"
         chasers_in = [w for w in self.walkers if w.flow.result.outcome == "survey_complete"
-                      and w.flow.result.answers.get("u_10002") == "50012" and w.flow.result.survey_id == CS_ID]
+                      and w.flow.answers().get("u_10002") == "50012" and w.flow.result.survey_id == CS_ID]
         assert len(chasers_in) <= MALE_CELL
 
     @invariant()
@@ -232,7 +232,7 @@ class RespondentsOnThePlatform(RuleBasedStateMachine):
             if w.went_back or w.losses:
                 continue
             survey = SURVEYS[w.flow.result.survey_id]
-            answers = w.flow.result.answers
+            answers = w.flow.answers()
             last = -1
             for _step, status, qids in w.shown:
                 at = page_of(survey, qids)
@@ -367,7 +367,7 @@ def test_an_abandoner_whose_submit_never_landed_counts_that_page_once() -> None:
     with InProcessPlatform(SMOKE.surveys) as platform:
         calm = walk(platform, entry, seed, "calm")
         lossy = walk(platform, entry, seed, "lossy", lose_submit=2)
-    assert lossy.result.recoveries == [Recovery("submit-page", "TransportError", "resubmitted")]
+    assert lossy.result.recoveries == (Recovery("submit-page", "TransportError", "resubmitted"),)
     for flow in (calm, lossy):
         persona: Any = flow.persona
         assert flow.result.outcome == "abandoned" and flow.result.expected
@@ -381,7 +381,7 @@ def test_a_validation_fixer_whose_broken_submit_never_landed_breaks_it_again() -
     with InProcessPlatform(SMOKE.surveys) as platform:
         calm = walk(platform, entry, 7, "calm")
         lossy = walk(platform, entry, 7, "lossy", lose_submit=1)  # the invalid submit
-    assert lossy.result.recoveries == [Recovery("submit-page", "TransportError", "resubmitted")]
+    assert lossy.result.recoveries == (Recovery("submit-page", "TransportError", "resubmitted"),)
     for flow in (calm, lossy):
         persona: Any = flow.persona
         assert flow.result.outcome == "survey_complete" and flow.result.expected and not flow.result.checks
