@@ -275,7 +275,7 @@ class RespondentFlow:
             self._goto(State.DONE)
             return events, None
         if isinstance(move, Submit) and page.questions:
-            self._answered(tuple(q.id for q in page.questions), move.form)
+            self._answered(self._shown, move.form)  # _record_page's tuple of this page's question ids
         self._moved_from = before if isinstance(move, (Submit, Back)) else None
         return events, self._request(move)
 

@@ -6,6 +6,7 @@ one mutable record, filled in by the flow alone and read by drivers, metrics and
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -51,12 +52,19 @@ class FlowTarget:
     follow_hosts: frozenset[str] = frozenset()  # redirectUrl hosts we may send a request to
     api_key_env: str = "LOADTEST_API_KEY"  # named (never its value) when the target refuses the key
     headers: tuple[tuple[str, str], ...] = ()  # sent on every respondent-API request (a gateway's own)
-    # accept, api-key and `headers`: how every request begins, built once rather than per request
+    # accept, api-key and `headers`: how every request begins, built once rather than per request;
+    # with a submit's content-type after them; and the three paths of the survey
     head: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
+    head_json: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
+    paths: tuple[str, str, str] = field(init=False, repr=False, compare=False)  # take, submit-page, previous-page
 
     def __post_init__(self) -> None:
         key = () if self.api_key is None else (("api-key", self.api_key),)
-        object.__setattr__(self, "head", (("accept", "application/json"), *key, *self.headers))
+        head = (("accept", "application/json"), *key, *self.headers)
+        object.__setattr__(self, "head", head)
+        object.__setattr__(self, "head_json", (*head, ("content-type", "application/json")))
+        base = f"{API}/{self.survey_id}"
+        object.__setattr__(self, "paths", (f"{base}/take", f"{base}/submit-page", f"{base}/previous-page"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,23 +185,33 @@ class RespondentResult:
 
 def move_request(target: FlowTarget, token: str | None, move: Move) -> Request:
     """The respondent-API request that carries out `move`, echoing the latest token (seed 000)."""
-    base = f"{API}/{target.survey_id}"
-    headers = list(target.head)
-    if isinstance(move, Take):
-        step, method, url, body = "take", "GET", f"{base}/take", b""
-        if move.query:
-            url += "?" + urlencode(move.query)
-    elif isinstance(move, Submit):
+    if isinstance(move, Submit):
         # Copied to its own size: orjson returns its bytes in a ~4 KB allocation whatever the
         # length, and a respondent keeps its last request through its think time
         # (bench/RESULTS.md: a parked respondent's memory).
         body = bytes(memoryview(orjson.dumps(move.form)))
-        step, method, url = "submit-page", "POST", f"{base}/submit-page"
-        headers.append(("content-type", "application/json"))
+        step, method, url, headers = "submit-page", "POST", target.paths[1], target.head_json
+    elif isinstance(move, Take):
+        step, method, url, body, headers = "take", "GET", target.paths[0], b"", target.head
+        if move.query:
+            url += "?" + _query(move.query)
     elif isinstance(move, Back):
-        step, method, url, body = "previous-page", "GET", f"{base}/previous-page", b""
+        step, method, url, body, headers = "previous-page", "GET", target.paths[2], b"", target.head
     else:  # pragma: no cover - Move is a closed union
         raise TypeError(move)
     if token:
-        headers.append(("x-survey-token", token))
-    return Request(step=step, method=method, url=url, headers=tuple(headers), body=body, think_s=move.think_s)
+        headers = (*headers, ("x-survey-token", token))
+    return Request(step, method, url, headers, body, move.think_s)
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_.~-]*")  # what urlencode's quote_plus leaves as it is
+
+
+def _query(query: dict[str, str]) -> str:
+    """urlencode(query), without its quoting machinery for the common case (a transaction id, a
+    language code: nothing to quote); anything else goes through urlencode itself."""
+    plain = _PLAIN.fullmatch
+    for k, v in query.items():
+        if type(k) is not str or type(v) is not str or not plain(k) or not plain(v):
+            return urlencode(query)
+    return "&".join([f"{k}={v}" for k, v in query.items()])

@@ -116,34 +116,42 @@ def parse_reply(http_status: int, body: bytes) -> PageReply:
     if status is None:
         raise ServerContractError(f"unknown or missing status {raw_status!r}", http_status, excerpt(body))
     assert isinstance(response, dict)
+    get = response.get
+    # Each part only when the reply has it: a terminal reply has none of them (every respondent's
+    # last), and an empty generator costs as much as a short one.
     try:
-        questions = tuple(_question(entry) for entry in response.get("questions") or ())
-        errors = tuple(
-            (_int_or_none(e.get("questionId")), str(e.get("message", "")))
-            for e in response.get("validationErrors") or ()
-        )
-        nav = response.get("navigation") or {}
-        meta = response.get("meta") or {}
-        languages = tuple(str(x) for x in response.get("languages") or ())
+        raw = get("questions")
+        questions = tuple(map(_question, raw)) if raw else ()
+        raw = get("validationErrors")
+        errors = tuple((_int_or_none(e.get("questionId")), str(e.get("message", ""))) for e in raw) if raw else ()
+        nav = get("navigation") or {}
+        meta = get("meta") or {}
+        raw = get("languages")
+        languages = tuple(str(x) for x in raw) if raw else ()
     except (AttributeError, TypeError, ValueError, KeyError) as exc:
         raise ServerContractError(f"malformed page ({exc.__class__.__name__}: {exc})", http_status,
                                   excerpt(body)) from None
-    if status in ("success", "validation_errors") and not questions:
+    if not questions and status in ("success", "validation_errors"):
         raise ServerContractError(f"status {status!r} with no questions", http_status, excerpt(body))
-    details = {k: response[k] for k in ("terminateReason", "quotaId", "message", "finalStatus") if k in response}
-    redirect = response.get("redirectUrl")
+    details = {k: response[k] for k in _DETAILS_ORDER if k in response} if not _DETAILS.isdisjoint(response) else {}
+    redirect = get("redirectUrl")
+    meta_ok = isinstance(meta, dict)
     return PageReply(
-        http_status=http_status,
-        status=status,
-        questions=questions,
-        validation_errors=errors,
-        redirect_url=redirect if isinstance(redirect, str) and redirect else None,
-        previous_url=nav.get("previousPageUrl") if isinstance(nav, dict) else None,
-        is_final=bool(meta.get("isFinalPage")) if isinstance(meta, dict) else False,
-        progress=int(meta.get("progressPercentage") or 0) if isinstance(meta, dict) else 0,
-        languages=languages,
-        details=details,
+        http_status,
+        status,
+        questions,
+        errors,
+        redirect if isinstance(redirect, str) and redirect else None,
+        nav.get("previousPageUrl") if isinstance(nav, dict) else None,
+        bool(meta.get("isFinalPage")) if meta_ok else False,
+        int(meta.get("progressPercentage") or 0) if meta_ok else 0,
+        languages,
+        details,
     )
+
+
+_DETAILS_ORDER = ("terminateReason", "quotaId", "message", "finalStatus")  # the order details keeps them in
+_DETAILS = frozenset(_DETAILS_ORDER)
 
 
 def _int_or_none(value: Any) -> int | None:

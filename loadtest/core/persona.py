@@ -209,6 +209,7 @@ class Persona:
         "language": Param(str, None, "the respondent's language (default: the survey's)"),
     }
     _rules: ClassVar[tuple[str, ...]] = ()
+    _rule_specs: ClassVar[tuple[tuple[str, Any, Any], ...]] = ()  # (name, statuses, when) of each of _rules
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -220,6 +221,7 @@ class Persona:
                     "@rule(...) or give it another name")
         inherited = [n for n in cls._rules if n not in own]
         cls._rules = (*own, *inherited)
+        cls._rule_specs = _specs(cls)
         if not cls._rules:
             raise PersonaDefinitionError(f"persona {cls.__qualname__}: no @rule method, so it can make no move")
         for n in own:
@@ -271,15 +273,14 @@ class Persona:
 
     def decide(self, page: PageReply) -> Move | None:
         """The first applicable rule's move; None when no rule applies."""
-        self.statuses.append(page.status)
-        for name in self._rules:
-            method = getattr(self, name)
-            statuses, when = method._rule
-            if statuses is not None and page.status not in statuses:
+        status = page.status
+        self.statuses.append(status)
+        for name, statuses, when in self._rule_specs:  # status first: no bound method for a rule that cannot apply
+            if statuses is not None and status not in statuses:
                 continue
             if when is not None and not (getattr(self, when)(page) if isinstance(when, str) else when(self, page)):
                 continue
-            move = method(page)
+            move = getattr(self, name)(page)
             if move is not None:
                 return move  # type: ignore[no-any-return]
         return None
@@ -302,14 +303,14 @@ class Persona:
 
     def remember(self) -> Mapping[str, Any]:
         """The persona's own memory (its attributes but the infrastructure), copied one level deep."""
-        # Called before every move and held while the move is out, so kept cheap: the
-        # infrastructure is taken off as a set, a persona that keeps nothing else (most) shares
-        # one empty memory, and values copy.copy hands back unchanged skip its dispatch.
-        own = vars(self)
-        keys = own.keys() - _NOT_MEMORY
-        if not keys:
-            return _NOTHING
-        return {k: v if type(v := own[k]) in _UNCHANGED_BY_COPY else copy.copy(v) for k in keys}
+        # Called before every move and held while the move is out, so kept cheap: a persona
+        # that keeps nothing but the infrastructure shares one empty memory, and values
+        # copy.copy hands back unchanged skip its dispatch.
+        memory = {}
+        for k, v in vars(self).items():  # one pass, no set of the keys (a persona has a dozen at most)
+            if k not in _NOT_MEMORY:
+                memory[k] = v if type(v) in _UNCHANGED_BY_COPY else copy.copy(v)
+        return memory or _NOTHING
 
     def restore(self, memory: Mapping[str, Any]) -> None:
         """Back to what remember() took: the move made since never reached the platform."""
@@ -382,5 +383,10 @@ def _type_name(t: type | tuple[type, ...]) -> str:
     return names.get(t, t.__name__)
 
 
+def _specs(cls: type[Persona]) -> tuple[tuple[str, Any, Any], ...]:
+    return tuple((n, *getattr(cls, n)._rule) for n in cls._rules)
+
+
 # The base class's own rules (__init_subclass__ runs for subclasses only).
 Persona._rules = tuple(n for n, v in vars(Persona).items() if callable(v) and hasattr(v, "_rule"))
+Persona._rule_specs = _specs(Persona)

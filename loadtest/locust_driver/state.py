@@ -28,7 +28,7 @@ import gevent.event
 
 from loadtest.control.panel_session import PanelSession
 from loadtest.control.readback import data_check_wanted, read_back
-from loadtest.core.flow import RespondentResult
+from loadtest.core.flow import FlowTarget, RespondentResult
 from loadtest.core.population import Population
 from loadtest.locust_driver.cluster import callbacks_by_persona, combine_callbacks, combine_limits
 from loadtest.locust_driver.gevent_io import GeventLimiter, GeventPanelIO
@@ -84,6 +84,7 @@ class TestRun:
         self.population = Population(list(sc.personas), sc.seed, sc.transaction_prefix)
         target_host = urlsplit(cfg.host).hostname or ""
         self.follow = frozenset(target_host if h == "target" else h for h in sc.follow_redirects)
+        self.targets: dict[int, FlowTarget] = {}  # by survey id, filled by the users (user.py)
         self.t0, self.t0_wall = time.monotonic(), time.time()
         self.metrics = self._new_metrics()
         self.started: Counter[str] = Counter()  # per persona; on a worker: since the last report

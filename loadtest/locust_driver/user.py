@@ -23,7 +23,6 @@ from loadtest.core.errors import Blame, CertificateError, TransportError
 from loadtest.core.flow import (
     FAULT_HEADER,
     CheckFailed,
-    Event,
     FlowTarget,
     Reply,
     Request,
@@ -38,15 +37,6 @@ __all__ = ["RespondentUser"]
 
 LOCUST_CONTROL = (StopUser, InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately)
 IDLE_S = 1.0  # open-model stages: how long a user with no arrival to claim waits before asking again
-
-
-def _failure(events: list[Event]) -> str | None:
-    for e in events:
-        if isinstance(e, CheckFailed):
-            return f"check {e.name}: {e.detail}"
-        if isinstance(e, RespondentFailed):
-            return f"{e.blame} {e.error}: {e.message}"
-    return None
 
 
 # The only reply headers the flow reads (core/flow.py). geventhttpclient's Headers is a dict of
@@ -105,10 +95,14 @@ class RespondentUser(FastHttpUser):
         if st.arrivals is not None and arrival is None:
             return  # no arrival claimed: the first task, or the schedule is over
         entry, persona = st.population.respondent(arrival.index if arrival is not None else cfg.next_index())
-        target = FlowTarget(entry.survey_id, cfg.api_key, _host_name(cfg.host), st.follow,
-                            st.scenario.api_key_env, RespondentUser.headers)
+        target = st.targets.get(entry.survey_id)
+        if target is None:  # one per survey and test, as the engine does: not one per respondent
+            target = st.targets[entry.survey_id] = FlowTarget(
+                entry.survey_id, cfg.api_key, _host_name(cfg.host), st.follow, st.scenario.api_key_env,
+                RespondentUser.headers)
         flow = RespondentFlow(persona, target, entry.name, st.scenario.policy)
         limiter = st.limiters.get("survey")
+        request_of = self.client.request
         st.started_one(entry.name)
         began = time.monotonic()
         think = 0.0
@@ -123,31 +117,40 @@ class RespondentUser(FastHttpUser):
                     gevent.sleep(pause)
                 if limiter is not None:
                     limiter.acquire_blocking()
+                step = request.step
                 sent = time.perf_counter()
-                with self.client.request(request.method, request.url, name=request.step, headers=dict(request.headers),
-                                         # geventhttpclient sends bytes as they are; Locust's hint says str
-                                         data=request.body or None,  # type: ignore[arg-type]
-                                         catch_response=True) as resp:
+                # A fresh dict each time: Locust before 2.4x writes Accept-Encoding into the one it is given.
+                with request_of(request.method, request.url, name=step, headers=dict(request.headers),
+                                # geventhttpclient sends bytes as they are; Locust's hint says str
+                                data=request.body or None,  # type: ignore[arg-type]
+                                catch_response=True) as resp:
                     elapsed = time.perf_counter() - sent
                     at = time.monotonic() - st.t0
-                    if not resp.status_code:  # no reply at all
-                        st.metrics.request(request.step, elapsed, elapsed, 0, at)
+                    status = resp.status_code  # a property that calls into geventhttpclient: read once
+                    if not status:  # no reply at all
+                        st.metrics.request(step, elapsed, elapsed, 0, at)
                         resp.failure(f"transport: {resp.error}")
                         _, request = flow.lost(_transport_error(resp.error))  # a safe recovery, or the end
                         continue
                     headers = _headers_read(resp.headers)
-                    st.metrics.request(request.step, elapsed, elapsed, resp.status_code, at,
-                                       injected=FAULT_HEADER in headers)
-                    events, request = flow.receive(Reply(resp.status_code, headers, resp.content or b"", elapsed))
-                    problem = _failure(events)
-                    for event in events:
-                        if isinstance(event, Throttled):
+                    injected = FAULT_HEADER in headers
+                    # st.metrics, not a local: a worker swaps in a new Metrics at each report
+                    st.metrics.request(step, elapsed, elapsed, status, at, injected)
+                    events, request = flow.receive(Reply(status, headers, resp.content or b"", elapsed))
+                    problem = None
+                    for e in events:  # the first failure names the request; every Throttled pauses the process
+                        if isinstance(e, Throttled):
                             RespondentUser.paused_until = max(RespondentUser.paused_until,
-                                                              time.monotonic() + event.wait_s)
-                    if FAULT_HEADER in headers:  # Locust's own tables show it failed, named as injected
+                                                              time.monotonic() + e.wait_s)
+                        elif problem is None:
+                            if isinstance(e, CheckFailed):
+                                problem = f"check {e.name}: {e.detail}"
+                            elif isinstance(e, RespondentFailed):
+                                problem = f"{e.blame} {e.error}: {e.message}"
+                    if injected:  # Locust's own tables show it failed, named as injected
                         problem = f"injected fault: {headers[FAULT_HEADER]}"
-                    elif resp.status_code >= 400 and not problem:
-                        problem = f"HTTP {resp.status_code}"
+                    elif status >= 400 and not problem:
+                        problem = f"HTTP {status}"
                     if problem:
                         resp.failure(problem)
                     else:
@@ -158,6 +161,9 @@ class RespondentUser(FastHttpUser):
             raise
         finally:  # also when Locust stops this user mid-respondent: it is counted, never lost
             flow.cut_off()  # a no-op unless Locust stopped it mid-walk
-            late = {"late_s": round(max(0.0, began - st.t0 - arrival.at_s), 4)} if arrival is not None else {}
-            st.finished(flow.result, {"start_s": round(began - st.t0, 4), **late,
-                                      "duration_s": round(time.monotonic() - began, 4), "think_s": round(think, 4)})
+            timings = {"start_s": round(began - st.t0, 4)}  # respondents.jsonl keeps this order
+            if arrival is not None:
+                timings["late_s"] = round(max(0.0, began - st.t0 - arrival.at_s), 4)
+            timings["duration_s"] = round(time.monotonic() - began, 4)
+            timings["think_s"] = round(think, 4)
+            st.finished(flow.result, timings)

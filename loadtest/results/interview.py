@@ -28,6 +28,12 @@ def _histogram() -> HdrHistogram:
     return HdrHistogram(LOWEST_MS, HIGHEST_MS, DIGITS)
 
 
+def _ms(seconds: float) -> int:
+    """Whole milliseconds, held to the histograms' range (min/max calls cost more than this)."""
+    ms = round(seconds * 1000)
+    return 0 if ms < 0 else HIGHEST_MS if ms > HIGHEST_MS else ms
+
+
 class InterviewLengths:
     def __init__(self) -> None:
         # (persona, outcome) -> [length histogram, planned think histogram]
@@ -41,9 +47,8 @@ class InterviewLengths:
 
     def record(self, result: RespondentResult, timings: dict[str, float]) -> None:
         length, think = self._pair(result.persona, result.outcome or "incomplete")
-        record(length, min(HIGHEST_MS, max(0, round(timings.get("duration_s", 0.0) * 1000))))
-        planned = timings.get("think_s", 0.0) - result.throttled_s
-        record(think, min(HIGHEST_MS, max(0, round(planned * 1000))))
+        record(length, _ms(timings.get("duration_s", 0.0)))
+        record(think, _ms(timings.get("think_s", 0.0) - result.throttled_s))
 
     # --- between processes --------------------------------------------------------------------
     def export(self) -> list[list[Any]]:

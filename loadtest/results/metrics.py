@@ -184,29 +184,38 @@ class Metrics:
         """One request; http_status 0 means no reply (transport failure or timeout). Every reply
         >= 400 is a failure, as in k6's http_req_failed and in Locust; a fault the reference
         platform tagged as injected is counted apart, so the error ratio is of genuine ones."""
+        # Every request of both drivers passes here: the common case (a reply, not injected, no
+        # stages, corrected equal to service) takes the fewest steps.
         s = self.steps[step]
         s.count += 1
-        s.injected += injected
-        failed = not injected and (http_status == 0 or http_status >= 400)
-        if failed:
-            s.failures += 1
-            s.rate_limited += http_status == 429
+        if injected:
+            s.injected += 1
+            failed = False
+        else:
+            failed = http_status == 0 or http_status >= 400
+            if failed:
+                s.failures += 1
+                s.rate_limited += http_status == 429
         s.statuses[http_status] += 1
         if self.by_stage is not None:
             self.by_stage.request(step, at_s, service_s, http_status, failed)
         bucket = self.timeline[int(at_s)][step]
         bucket[0] += 1
-        bucket[1] += failed
+        if failed:
+            bucket[1] += 1
         if http_status:
-            us = max(LOWEST_US, int(service_s * 1e6))
-            corrected_us = max(LOWEST_US, int(max(corrected_s, service_s) * 1e6))
-            if s.own_corrected is None and corrected_us != us:  # the first that differs: split them
-                s.own_corrected = new_histogram()
-                s.own_corrected.add(s.service)  # every earlier sample, equal in both
+            us = int(service_s * 1e6)
+            if us < LOWEST_US:
+                us = LOWEST_US
+            if corrected_s != service_s or s.own_corrected is not None:
+                corrected_us = max(LOWEST_US, int(max(corrected_s, service_s) * 1e6))
+                if s.own_corrected is None and corrected_us != us:  # the first that differs: split them
+                    s.own_corrected = new_histogram()
+                    s.own_corrected.add(s.service)  # every earlier sample, equal in both
+                if s.own_corrected is not None:
+                    record(s.own_corrected, corrected_us)
             record(s.service, us)
-            if s.own_corrected is not None:
-                record(s.own_corrected, corrected_us)
-            key = round2(us)
+            key = round2(us) if us >= 100 else us
             lat = bucket[2]
             lat[key] = lat.get(key, 0) + 1
 
@@ -233,8 +242,11 @@ class Metrics:
             self.checks[check.name] += 1
         for recovery in result.recoveries:
             self.recoveries[recovery.how] += 1
-        self.faults.update(result.faults)
-        self.extensions_not_seen.update(result.extensions_not_seen)
+        # Most respondents meet neither; Counter.update of an empty list still costs its Mapping check.
+        if result.faults:
+            self.faults.update(result.faults)
+        if result.extensions_not_seen:
+            self.extensions_not_seen.update(result.extensions_not_seen)
         for qid in result.invalid_questions:
             self.invalid_questions[f"{result.survey_id}:{qid}"] += 1
         if result.error:
