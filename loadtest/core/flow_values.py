@@ -7,6 +7,7 @@ one mutable record, filled in by the flow alone and read by drivers, metrics and
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -154,6 +155,9 @@ Event = (PageShown | OutcomeReached | CheckFailed | ExtensionNotSeen | RedirectF
          | RespondentFailed)
 
 
+_NONE: Mapping[str, Any] = {}  # a dict (orjson writes it), typed read-only: see RespondentResult
+
+
 @dataclass(slots=True)
 class RespondentResult:
     index: int
@@ -173,10 +177,11 @@ class RespondentResult:
     extensions_not_seen: tuple[str, ...] = ()
     error: dict[str, str] | None = None
     requests: int = 0
-    details: dict[str, Any] = field(default_factory=dict)  # terminateReason, quotaId of the outcome
+    # Replaced, never changed in place (Mapping): until then both are the one shared empty dict.
+    details: Mapping[str, Any] = field(default_factory=lambda: _NONE)  # terminateReason, quotaId of the outcome
     # What the platform should hold for this respondent: the last form submitted for each page
     # on its final path (going back and submitting a page again drops the pages after it).
-    answers: dict[str, Any] = field(default_factory=dict)
+    answers: Mapping[str, Any] = field(default_factory=lambda: _NONE)
     recoveries: tuple[Recovery, ...] = ()
     faults: tuple[str, ...] = ()  # injected faults this respondent met, by kind
     throttled_s: float = 0.0  # time spent waiting out 429s

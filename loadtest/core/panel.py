@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -26,7 +27,7 @@ PARTS = ("url", "body", "secret")
 RESULT_CODES = {"success": 10, "overquota": 3, "disqualified": 4, "screenout": 5}
 
 
-def result_code(outcome: str, details: dict[str, Any] | None = None) -> int | None:
+def result_code(outcome: str, details: Mapping[str, Any] | None = None) -> int | None:
     """The panel result for a survey outcome, or None when the panel is not told (abandoned, ...).
 
     survey_complete -> 10; quota_full -> 3; terminated -> 5 when the platform says the screener
@@ -46,7 +47,7 @@ def result_code(outcome: str, details: dict[str, Any] | None = None) -> int | No
 _TOLD = ("survey_complete", "quota_full", "terminated")
 
 
-def panel_result(outcome: str | None, statuses: list[str], details: dict[str, Any] | None = None) -> int | None:
+def panel_result(outcome: str | None, statuses: list[str], details: Mapping[str, Any] | None = None) -> int | None:
     """What the panel must be told about a respondent: its first status the panel cares about.
 
     A returner completes and then re-enters (`already_completed`): the panel still gets the

@@ -23,6 +23,7 @@ model keep their schedule, and the intended-start latency shows what the pause c
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import itertools
 import math
 import ssl
@@ -62,6 +63,11 @@ HARD_DEADLINE_GRACE_S = 120.0
 def _done(future: asyncio.Future[None]) -> None:
     if not future.done():  # cancelled with its respondent
         future.set_result(None)
+
+
+# The context think timers run _done in: it reads no context variable, and a timer given none
+# copies the current context (64 bytes in each thinking respondent).
+_TIMER_CONTEXT = contextvars.Context()
 
 
 @dataclass
@@ -215,7 +221,7 @@ class EngineRun:
                     think_total += request.think_s
                     # asyncio.sleep without its coroutine frame (~250 bytes a thinking respondent)
                     thought = loop.create_future()
-                    timer = loop.call_later(request.think_s, _done, thought)
+                    timer = loop.call_later(request.think_s, _done, thought, context=_TIMER_CONTEXT)
                     try:
                         await thought
                     finally:

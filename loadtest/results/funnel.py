@@ -23,6 +23,7 @@ Beside them, per survey and persona: terminate reasons and the quota cells that 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from itertools import pairwise
 from typing import Any
 
@@ -48,7 +49,7 @@ def _new() -> PersonaCells:
     return [0, Counter(), {}, Counter(), Counter()]
 
 
-def terminate_reason(details: dict[str, Any]) -> str:
+def terminate_reason(details: Mapping[str, Any]) -> str:
     """A terminate reason as a label: the reference platform's {kind, rule}, or a target's string."""
     reason = details.get("terminateReason")
     if isinstance(reason, dict):
