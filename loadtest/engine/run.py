@@ -70,6 +70,21 @@ def _done(future: asyncio.Future[None]) -> None:
 _TIMER_CONTEXT = contextvars.Context()
 
 
+class _Walk:
+    """One respondent between its requests: what its task, or its think timer, carries on."""
+
+    __slots__ = ("began", "flow", "intended", "intended_start", "request", "think_total", "timer")
+
+    def __init__(self, flow: RespondentFlow, request: Request | None, began: float, intended_start: float) -> None:
+        self.flow = flow
+        self.request = request  # the next one to send, once its think time is over
+        self.began = began
+        self.intended_start = intended_start
+        self.intended = intended_start  # when the next request should go (latency from intended start)
+        self.think_total = 0.0
+        self.timer: asyncio.TimerHandle | None = None  # while parked
+
+
 @dataclass
 class EngineRun:
     population: Population
@@ -155,24 +170,44 @@ class EngineRun:
                 tg.start_soon(worker, j)
 
     async def _open(self) -> None:
-        # Respondents are plain asyncio tasks, not anyio task-group children: anyio's per-task
-        # handle, event and cancel scope cost ~2 KB and ~10 µs a respondent, which at 10,000 in
-        # flight is a fifth of the memory (bench/scale.py). The group's duties are kept: a
-        # respondent that raises stops the run and the error is raised here; a cancellation
-        # (stop, hard deadline) reaches every respondent, and none is left running.
+        # A respondent is a task only while it is doing something (sending, waiting for a permit
+        # or for the target's pause); while it thinks it is a _Walk parked on one timer. Most of
+        # an open model's respondents are thinking, and a task (its coroutine frame, the Task,
+        # its entry in asyncio's task set, the future it waits on) is ~1.2 KB a respondent, the
+        # parked walk ~0.3 KB (bench/respondent_memory.py). The duties of a task group are kept:
+        # a respondent that raises stops the run and the error is raised here; a cancellation
+        # (stop, hard deadline) reaches every respondent, parked or not, and none is left.
         loop = asyncio.get_running_loop()
         assert self.stop is not None
         walking: set[asyncio.Task[None]] = set()
+        parked: set[_Walk] = set()
         failed: list[BaseException] = []
         settled = asyncio.Event()
+        # A resumed respondent's task copies this, as one started from the arrival loop copies its
+        # context (the timer itself runs in it only to create that task).
+        run_context = contextvars.copy_context()
 
         def on_done(task: asyncio.Task[None]) -> None:
             walking.discard(task)
             if not task.cancelled() and task.exception() is not None:
                 failed.append(task.exception())  # type: ignore[arg-type]
                 settled.set()
-            elif not walking:
+            elif not walking and not parked:
                 settled.set()
+
+        def go(walk: _Walk) -> None:
+            task = loop.create_task(self._legs(walk, park))
+            walking.add(task)
+            task.add_done_callback(on_done)
+
+        def resume(walk: _Walk) -> None:
+            parked.discard(walk)
+            walk.timer = None
+            go(walk)
+
+        def park(walk: _Walk, think_s: float) -> None:
+            walk.timer = loop.call_later(think_s, resume, walk, context=run_context)
+            parked.add(walk)
 
         try:
             for arrival in arrival_times(self._plan, self.load.arrivals, self.population.seed):
@@ -185,14 +220,22 @@ class EngineRun:
                 if self.started - self.finished >= self.load.max_in_flight:
                     self.metrics.dropped(arrival.stage)
                     continue
-                task = loop.create_task(self._respondent(arrival.index, intended))
-                walking.add(task)
-                task.add_done_callback(on_done)
-            while walking and not failed:
+                walk = self._begin(arrival.index, intended)
+                if walk.request is not None and walk.request.think_s > 0:
+                    self._think(walk)
+                    park(walk, walk.request.think_s)
+                else:
+                    go(walk)
+            while (walking or parked) and not failed:
                 settled.clear()
                 await settled.wait()
         finally:
-            if walking:  # only a failure or a cancellation leaves respondents walking here
+            for walk in list(parked):  # only a failure or a cancellation leaves respondents parked
+                assert walk.timer is not None
+                walk.timer.cancel()
+                parked.discard(walk)
+                self._end(walk)
+            if walking:
                 for task in walking:
                     task.cancel()
                 with anyio.CancelScope(shield=True):
@@ -201,8 +244,7 @@ class EngineRun:
             raise failed[0]
 
     # --- one respondent ----------------------------------------------------------------------------
-    async def _respondent(self, index: int, intended_start: float) -> None:
-        loop = asyncio.get_running_loop()
+    def _begin(self, index: int, intended_start: float) -> _Walk:
         entry, persona = self.population.respondent(index)
         target = self._targets.get(entry.survey_id)
         if target is None:  # one per survey: every respondent of it sends the same head of headers
@@ -211,55 +253,93 @@ class EngineRun:
                                                                  self.api_key_env, self.headers)
         flow = RespondentFlow(persona, target, entry.name, self.policy)
         self.started += 1
-        began = loop.time()
-        think_total = 0.0
-        intended = intended_start
-        request: Request | None = flow.start()
+        began = asyncio.get_running_loop().time()
+        return _Walk(flow, flow.start(), began, intended_start)
+
+    @staticmethod
+    def _think(walk: _Walk) -> None:
+        assert walk.request is not None
+        walk.think_total += walk.request.think_s
+
+    async def _respondent(self, index: int, intended_start: float) -> None:
+        """One respondent from its first request to its end, as one task (the closed model's)."""
+        walk = self._begin(index, intended_start)
+        loop = asyncio.get_running_loop()
         try:
-            while request is not None:
-                if request.think_s > 0:
-                    think_total += request.think_s
+            while walk.request is not None:
+                if walk.request.think_s > 0:
+                    self._think(walk)
                     # asyncio.sleep without its coroutine frame (~250 bytes a thinking respondent)
                     thought = loop.create_future()
-                    timer = loop.call_later(request.think_s, _done, thought, context=_TIMER_CONTEXT)
+                    timer = loop.call_later(walk.request.think_s, _done, thought, context=_TIMER_CONTEXT)
                     try:
                         await thought
                     finally:
                         timer.cancel()
-                pause = self._paused_until - loop.time()
-                if pause > 0:  # the target asked every client to wait
-                    await asyncio.sleep(pause)
-                if self.limiter is not None:
-                    await self.limiter.acquire()
-                try:
-                    reply = await self._transport.send(request)
-                except TransportError as exc:
-                    now = loop.time()
-                    self.metrics.request(request.step, 0.0, now - intended, 0, now - self._t0)
-                    self._observe(flow.result, request, None, exc)
-                    _, request = flow.lost(exc)  # a safe recovery, or the end of this respondent
-                    intended = now + (request.think_s if request is not None else 0.0)
-                    continue
-                now = loop.time()
-                self.metrics.request(request.step, reply.elapsed_s, now - intended, reply.status, now - self._t0,
-                                     injected=FAULT_HEADER in reply.headers)
-                self._observe(flow.result, request, reply, None)
-                events, request = flow.receive(reply)
-                for event in events:
-                    if isinstance(event, Throttled):
-                        self._paused_until = max(self._paused_until, now + event.wait_s)
-                del events  # not kept through the think time that follows
-                reply = None  # type: ignore[assignment]  # not kept through the think time that follows
-                intended = now + (request.think_s if request is not None else 0.0)
+                await self._step(walk)
         finally:
-            flow.cut_off()  # a no-op unless a stop or the hard deadline cut it short
-            result = flow.result
-            self.finished += 1
-            timings = {"start_s": round(began - self._t0, 4), "late_s": round(max(0.0, began - intended_start), 4),
-                       "duration_s": round(loop.time() - began, 4), "think_s": round(think_total, 4)}
-            self.metrics.respondent(result, timings)
-            if self.on_result is not None:
-                self.on_result(result, timings)
+            self._end(walk)
+
+    async def _legs(self, walk: _Walk, park: Callable[[_Walk, float], None]) -> None:
+        """Send this respondent's requests until the next one waits for a think time (then it is
+        parked: `park`) or there is none (then it ends)."""
+        try:
+            if walk.request is not None:
+                await self._step(walk)
+            while walk.request is not None and walk.request.think_s <= 0:
+                await self._step(walk)
+        except BaseException:
+            self._end(walk)
+            raise
+        if walk.request is None:
+            self._end(walk)
+            return
+        self._think(walk)
+        park(walk, walk.request.think_s)
+
+    async def _step(self, walk: _Walk) -> None:
+        """Send walk.request (its think time already waited) and take the flow's next request."""
+        request = walk.request
+        assert request is not None
+        flow = walk.flow
+        loop = asyncio.get_running_loop()
+        pause = self._paused_until - loop.time()
+        if pause > 0:  # the target asked every client to wait
+            await asyncio.sleep(pause)
+        if self.limiter is not None:
+            await self.limiter.acquire()
+        try:
+            reply = await self._transport.send(request)
+        except TransportError as exc:
+            now = loop.time()
+            self.metrics.request(request.step, 0.0, now - walk.intended, 0, now - self._t0)
+            self._observe(flow.result, request, None, exc)
+            _, walk.request = flow.lost(exc)  # a safe recovery, or the end of this respondent
+            walk.intended = now + (walk.request.think_s if walk.request is not None else 0.0)
+            return
+        now = loop.time()
+        self.metrics.request(request.step, reply.elapsed_s, now - walk.intended, reply.status, now - self._t0,
+                             injected=FAULT_HEADER in reply.headers)
+        self._observe(flow.result, request, reply, None)
+        # Nothing of the reply or its events is kept through the think time that follows.
+        events, walk.request = flow.receive(reply)
+        for event in events:
+            if isinstance(event, Throttled):
+                self._paused_until = max(self._paused_until, now + event.wait_s)
+        walk.intended = now + (walk.request.think_s if walk.request is not None else 0.0)
+
+    def _end(self, walk: _Walk) -> None:
+        flow = walk.flow
+        flow.cut_off()  # a no-op unless a stop or the hard deadline cut it short
+        result = flow.result
+        self.finished += 1
+        timings = {"start_s": round(walk.began - self._t0, 4),
+                   "late_s": round(max(0.0, walk.began - walk.intended_start), 4),
+                   "duration_s": round(asyncio.get_running_loop().time() - walk.began, 4),
+                   "think_s": round(walk.think_total, 4)}
+        self.metrics.respondent(result, timings)
+        if self.on_result is not None:
+            self.on_result(result, timings)
 
     def _observe(self, result: RespondentResult, request: Request, reply: Reply | None,
                  error: BaseException | None) -> None:
