@@ -234,7 +234,10 @@ class EngineRun:
                 assert walk.timer is not None
                 walk.timer.cancel()
                 parked.discard(walk)
-                self._end(walk)
+                try:
+                    self._end(walk)
+                except Exception as exc:  # the result sink failing again: every other one still ends
+                    failed.append(exc)
             if walking:
                 for task in walking:
                     task.cancel()

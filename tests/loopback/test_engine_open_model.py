@@ -1,5 +1,6 @@
 """The engine's open model over real HTTP: how arrivals stop, how respondents are cut off, and
-what happens when one of them raises (respondents are plain asyncio tasks, see run.py)."""
+what happens when one of them raises (respondents are plain asyncio tasks while they send and
+walks parked on a timer while they think, see run.py)."""
 
 from __future__ import annotations
 
