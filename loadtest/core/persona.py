@@ -96,20 +96,22 @@ class LogNormal(ThinkTime):
 
 
 # --- moves ------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
+# Made for every request, so not frozen (a frozen dataclass's __init__ sets each field through
+# object.__setattr__: 4x the time); hashable as frozen ones are, and never changed once made.
+@dataclass(slots=True, unsafe_hash=True)
 class Take:
     query: dict[str, str] = field(default_factory=dict)
     fresh: bool = False  # drop the session token: a new browser entering with the same link
     think_s: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Submit:
     form: dict[str, Any]
     think_s: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Back:
     think_s: float = 0.0
 
