@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import os
 import sqlite3
 import sys
 import traceback
@@ -82,8 +83,11 @@ class Platform:
         # Several processes on one database (storage.py's `shared`): see sharing.py.
         self.sharing = Sharing(store.connection, store.path) if store.shared else None
         # What the file says was reset and set before this process started is history, not news.
-        self._resets = self.sharing.payload("resets") or 0 if self.sharing is not None else 0
-        self._faults_doc: Any = self.sharing.payload("faults") if self.sharing is not None else None
+        self._reset_seen: Any = None  # the last reset applied (each reset is named by a random token)
+        self._faults_doc: Any = None  # the fault plan last set by PUT /__admin/faults, as given
+        if self.sharing is not None:
+            self._reset_seen = self.sharing.payload("reset")
+            self._faults_doc = self.sharing.payload("faults")
         self._flushing = False
         self.panel = PanelApi(
             PanelConfig(config.panel_api_key, config.panel_secret, config.panel_algorithm),
@@ -107,9 +111,9 @@ class Platform:
         quota cells."""
         assert self.sharing is not None
         self.store.reload_states()
-        resets = self.sharing.payload("resets") or 0
-        if resets != self._resets:
-            self._resets = resets
+        reset = self.sharing.payload("reset")
+        if reset != self._reset_seen:
+            self._reset_seen = reset
             self.requests.clear()  # (the fault journal carries on, as a lone process's does)
             self.api.sessions.clear()  # their rows are gone
             self.api.sessions.rebuilt = self.stale_retries = 0
@@ -134,10 +138,10 @@ class Platform:
     def shared_reset(self) -> None:
         """/__admin/reset's in-memory part on every process (the file's part is done once)."""
         assert self.sharing is not None
-        self._resets = (self.sharing.payload("resets") or 0) + 1
+        self._reset_seen = os.urandom(8).hex()  # not a count: two resets at once must both be seen
         self.sharing.forget_figures()
         self.sharing.forget_buckets()
-        self.sharing.changed(resets=self._resets)
+        self.sharing.changed(reset=self._reset_seen)
 
     def flush_figures(self, force: bool = False) -> None:
         assert self.sharing is not None
