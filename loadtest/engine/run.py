@@ -336,10 +336,12 @@ class EngineRun:
         flow.cut_off()  # a no-op unless a stop or the hard deadline cut it short
         result = flow.result
         self.finished += 1
-        timings = {"start_s": round(walk.began - self._t0, 4),
-                   "late_s": round(max(0.0, walk.began - walk.intended_start), 4),
-                   "duration_s": round(asyncio.get_running_loop().time() - walk.began, 4),
-                   "think_s": round(walk.think_total, 4)}
+        start_s = round(walk.began - self._t0, 4)
+        # The duration runs to the end rounded as the start is: start + duration is then never past
+        # the next respondent's start (a closed-model worker starts it microseconds later).
+        end_s = round(asyncio.get_running_loop().time() - self._t0, 4)
+        timings = {"start_s": start_s, "late_s": round(max(0.0, walk.began - walk.intended_start), 4),
+                   "duration_s": round(end_s - start_s, 4), "think_s": round(walk.think_total, 4)}
         self.metrics.respondent(result, timings)
         if self.on_result is not None:
             self.on_result(result, timings)

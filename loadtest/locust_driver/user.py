@@ -161,9 +161,11 @@ class RespondentUser(FastHttpUser):
             raise
         finally:  # also when Locust stops this user mid-respondent: it is counted, never lost
             flow.cut_off()  # a no-op unless Locust stopped it mid-walk
-            timings = {"start_s": round(began - st.t0, 4)}  # respondents.jsonl keeps this order
+            start_s = round(began - st.t0, 4)
+            timings = {"start_s": start_s}  # respondents.jsonl keeps this order
             if arrival is not None:
                 timings["late_s"] = round(max(0.0, began - st.t0 - arrival.at_s), 4)
-            timings["duration_s"] = round(time.monotonic() - began, 4)
+            # To the end rounded as the start is: never past this user's next respondent's start.
+            timings["duration_s"] = round(round(time.monotonic() - st.t0, 4) - start_s, 4)
             timings["think_s"] = round(think, 4)
             st.finished(flow.result, timings)

@@ -123,7 +123,10 @@ def _in_flight(spans: list[tuple[float, float, float]], seconds: int, plan: Stag
                ) -> tuple[list[float], list[float], list[int]]:
     """Respondent-seconds in flight per second of the run and per stage, and each stage's peak
     (one more bucket at the end: after the plan, while the last respondents finish)."""
-    events = sorted([(s, 1) for s, _, _ in spans] + [(s + d, -1) for s, _, d in spans], key=lambda e: (e[0], e[1]))
+    # Ends rounded as the drivers round starts (0.1 ms): a respondent that starts as the previous
+    # one of its worker ends sorts after that end, not beside it.
+    events = sorted([(s, 1) for s, _, _ in spans] + [(round(s + d, 4), -1) for s, _, d in spans],
+                    key=lambda e: (e[0], e[1]))
     per_second = [0.0] * seconds
     per_stage = [0.0] * (len(plan.stages) + 1)
     peak = [0] * (len(plan.stages) + 1)

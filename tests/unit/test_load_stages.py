@@ -158,6 +158,17 @@ def test_stage_figures_split_requests_arrivals_and_in_flight_by_stage(tmp_path: 
     assert results["stage.stage2"] == ("not run (the plan was cut before it)", True)  # not in this run
 
 
+def test_a_respondent_started_as_its_workers_last_one_ended_is_not_in_flight_beside_it(tmp_path: Path) -> None:
+    # Timings are rounded to 0.1 ms: 49.5435 + 2.2475 is a hair over 51.791 in floats, where the
+    # same worker's next respondent starts. The peak is one respondent, not two.
+    load = LoadModel(kind="closed", concurrency=1, duration_s=60)
+    metrics = Metrics()
+    metrics.track_stages(load.plan())
+    spans = [(49.5435, 49.5435, 2.2475), (51.791, 51.791, 1.0)]
+    (only,), _ = stage_report(load, 1, metrics, _log(tmp_path, spans), 60.0)
+    assert only["in_flight"]["peak"] == 1
+
+
 def test_a_one_stage_plan_takes_the_runs_own_figures(tmp_path: Path) -> None:
     load = LoadModel(kind="closed", concurrency=3, duration_s=2)
     metrics = Metrics()
