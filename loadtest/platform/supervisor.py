@@ -23,11 +23,11 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 
+from loadtest.platform.embedded import stop as stop_child
 from loadtest.platform.server import reserve_port
 
 __all__ = ["supervise"]
 
-STOP_TIMEOUT_S = 15.0
 READY_TIMEOUT_S = 30.0
 
 
@@ -65,17 +65,11 @@ def supervise(worker_cmd: Sequence[str], workers: int, host: str, port: int, on_
         return _serve_until_stopped(procs, wake, lambda: stopping, parent_fd)
     finally:
         holder.close()
-        for proc in procs:
+        for proc in procs:  # all told at once, so they stop side by side
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         for proc in procs:
-            try:
-                proc.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
+            stop_child(proc)  # waits for it (SIGKILL if it will not go) and closes its stdout
         os.close(held)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
