@@ -29,7 +29,8 @@ __all__ = ["SLOTS", "RowStamps"]
 SLOTS = 1 << 18  # 2 MiB: far more slots than respondents one run keeps in flight
 _SLOT = struct.Struct("<Q")
 _VERSION_BITS = 24
-_VERSION_MASK = (1 << _VERSION_BITS) - 1  # a row saved 16 million times wraps: then it is read again
+_VERSION_MASK = (1 << _VERSION_BITS) - 1  # versions are kept mod 2**24 (see stamp for the wrap)
+_HALF = 1 << (_VERSION_BITS - 1)
 
 
 def _stamp(row_id: int, version: int) -> int:
@@ -49,7 +50,10 @@ class RowStamps:
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
             held = _SLOT.unpack_from(self._map, offset)[0]
-            if held >> _VERSION_BITS != row_id or held & _VERSION_MASK < version & _VERSION_MASK:
+            # Newer by serial-number arithmetic (ahead by less than half the space), so a version
+            # that wrapped past 2**24 still counts as newer.
+            ahead = (version - held) & _VERSION_MASK
+            if held >> _VERSION_BITS != row_id or 0 < ahead < _HALF:
                 _SLOT.pack_into(self._map, offset, _stamp(row_id, version))
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
