@@ -11,7 +11,8 @@ Behaviour only this platform has is an extension: the clients never depend on it
 - embedded.py: start it in its own process and stop it (what drivers use).
 - in_process.py: its app as a Transport, no socket (the offline walk, socket-free tests).
 - body.py: reading a request body under the platform's limits (size, chunked framing, read timeout).
-- storage.py: SQLite (WAL); envelopes.py: response bodies.
+- storage.py: SQLite (WAL); response_row.py: the row it stores and what a write can raise;
+  envelopes.py: response bodies.
 - openapi.py: /openapi.json; openapi_data.py: its data API (seed 004) paths and schemas; openapi_extra.py:
   the rest (POST /responses, the fault plan, drop-answer, GET /).
 - home_page.py: `GET /`, for a client developer: the surveys served, every endpoint, a curl walk.

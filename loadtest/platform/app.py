@@ -38,8 +38,9 @@ from loadtest.platform.forsta.respondent_data import (
 from loadtest.platform.home_page import home_page
 from loadtest.platform.questionpro.respondent_api import API, RespondentApi
 from loadtest.platform.questionpro.responses_api import ResponsesApi
+from loadtest.platform.response_row import StaleRow
 from loadtest.platform.sharing import FLUSH_S, Figures, Sharing, counted
-from loadtest.platform.storage import StaleRow, Store
+from loadtest.platform.storage import Store
 from loadtest.platform.theoremreach.link import link
 from loadtest.platform.theoremreach.panel_api import DEFAULT_PANEL_API_KEY, DEFAULT_PANEL_SECRET, PanelApi, PanelConfig
 from loadtest.platform.theoremreach.store import PanelStore
@@ -81,7 +82,7 @@ class Platform:
         self.data = RespondentData(self.api.surveys, store, self.api.sessions, config.data_token, self.api.clock)
         self.responses = ResponsesApi(self.api, config.api_key)
         # Several processes on one database (storage.py's `shared`): see sharing.py.
-        self.sharing = Sharing(store.connection, store.path) if store.shared else None
+        self.sharing = Sharing(store) if store.shared else None
         # What the file says was reset and set before this process started is history, not news.
         self._reset_seen: Any = None  # the last reset applied (each reset is named by a random token)
         self._faults_doc: Any = None  # the fault plan last set by PUT /__admin/faults, as given

@@ -165,7 +165,7 @@ def _supervise(args: argparse.Namespace, files: list[str], ids: list[int], keys:
         store = Store(args.db, shared=True)
     except sqlite3.OperationalError as exc:
         raise BadInput(f"loadtest mock: --db: {exc}") from None
-    sharing = Sharing(store.connection, store.path)
+    sharing = Sharing(store)
     sharing.forget_figures()  # a --db used before: the figures of workers long gone count for nothing
     sharing.forget_buckets()
     sharing.close()

@@ -20,21 +20,20 @@ and must agree across them:
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import itertools
 import mmap
 import os
-import sqlite3
 import struct
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
 
 from loadtest.core.limits import TokenBucket
+from loadtest.platform.storage import Store
 
 __all__ = ["FLUSH_S", "Figures", "Sharing", "counted"]
 
@@ -53,9 +52,10 @@ _COUNTER = struct.Struct("<Q")
 class Sharing:
     """One process's view of what it shares with the others (used from its event-loop thread)."""
 
-    def __init__(self, db: sqlite3.Connection, db_path: str) -> None:
-        self._db = db
-        self._changes_fd = os.open(db_path + "-changes", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    def __init__(self, store: Store) -> None:
+        self._db = db = store.connection
+        self._written = store.transaction  # one write transaction, as the store's own writes take
+        self._changes_fd = os.open(store.path + "-changes", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         if os.fstat(self._changes_fd).st_size < _COUNTER.size:
             os.ftruncate(self._changes_fd, _COUNTER.size)  # zeros; to the same size if a rival got here first
         self._changes = mmap.mmap(self._changes_fd, _COUNTER.size)
@@ -68,16 +68,6 @@ class Sharing:
         self._seen = self._generation()
         self._flushed_at = 0.0
         self._flushed: bytes | None = None
-
-    @contextlib.contextmanager
-    def _written(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._changes.close()

@@ -26,15 +26,15 @@ import sqlite3
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from loadtest.platform.response_row import AlreadyFinished, QuotaFull, ResponseRow, StaleRow
 from loadtest.platform.row_stamps import RowStamps
 
-__all__ = ["AlreadyFinished", "QuotaFull", "ResponseRow", "StaleRow", "Store"]
+__all__ = ["Store"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -86,13 +86,15 @@ _SAVE = (
 )
 
 
-class AlreadyFinished(Exception):
-    """Raised by a write that would finish a transaction that already has a finished response;
-    nothing of that write is stored."""
-
-    def __init__(self, survey_id: int, transaction_id: str | None) -> None:
-        super().__init__(f"transaction {transaction_id!r} of survey {survey_id} already finished")
-        self.survey_id, self.transaction_id = survey_id, transaction_id
+def _from_db(row: tuple[Any, ...]) -> ResponseRow:
+    """A row read in _COLUMNS order."""
+    return ResponseRow(
+        id=row[0], uuid=row[1], survey_id=row[2], transaction_id=row[3], language=row[4],
+        authenticated=bool(row[5]), status=row[6], reason=row[7], started_at=row[8],
+        updated_at=row[9], finished_at=row[10], page=row[11], path=orjson.loads(row[12]),
+        answers=orjson.loads(row[13]), page_times=orjson.loads(row[14]), submitted=bool(row[15]),
+        version=row[16], stored_status=row[6],
+    )
 
 
 @contextlib.contextmanager
@@ -103,56 +105,6 @@ def _finishing_once(row: ResponseRow) -> Iterator[None]:
         if "transaction_id" not in str(exc):
             raise
         raise AlreadyFinished(row.survey_id, row.transaction_id) from None
-
-
-class StaleRow(Exception):
-    """Raised by a save of a row that another process saved since this copy was loaded; nothing
-    of that save is stored. The request is handled again on the row as stored."""
-
-    def __init__(self, row: ResponseRow) -> None:
-        super().__init__(f"response {row.id} changed since it was loaded (version {row.version})")
-        self.uuid = row.uuid
-
-
-class QuotaFull(Exception):
-    """Raised by `complete` when one of the respondent's quota cells has no room left."""
-
-    def __init__(self, quota_id: str) -> None:
-        super().__init__(quota_id)
-        self.quota_id = quota_id
-
-
-@dataclass(slots=True)
-class ResponseRow:
-    id: int
-    uuid: str
-    survey_id: int
-    transaction_id: str | None
-    language: str | None
-    authenticated: bool
-    status: str
-    reason: str | None
-    started_at: float
-    updated_at: float
-    finished_at: float | None
-    page: str
-    path: list[str]
-    answers: dict[str, dict[str, Any]]
-    page_times: dict[str, float]
-    submitted: bool
-    version: int = field(default=0, compare=False)  # saves of this row so far (see StaleRow)
-    # The status the database holds for this row (None until created); not a column.
-    stored_status: str | None = field(default=None, repr=False, compare=False)
-
-    @classmethod
-    def from_db(cls, row: tuple[Any, ...]) -> ResponseRow:
-        return cls(
-            id=row[0], uuid=row[1], survey_id=row[2], transaction_id=row[3], language=row[4],
-            authenticated=bool(row[5]), status=row[6], reason=row[7], started_at=row[8],
-            updated_at=row[9], finished_at=row[10], page=row[11], path=orjson.loads(row[12]),
-            answers=orjson.loads(row[13]), page_times=orjson.loads(row[14]), submitted=bool(row[15]),
-            version=row[16], stored_status=row[6],
-        )
 
 
 class Store:
@@ -311,11 +263,11 @@ class Store:
 
     def load(self, rs: int) -> ResponseRow | None:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM responses WHERE id = ?", (rs,)).fetchone()
-        return ResponseRow.from_db(row) if row else None
+        return _from_db(row) if row else None
 
     def load_uuid(self, uuid: str) -> ResponseRow | None:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM responses WHERE uuid = ?", (uuid,)).fetchone()
-        return ResponseRow.from_db(row) if row else None
+        return _from_db(row) if row else None
 
     def finished_by_transaction(self, survey_id: int, transaction_id: str) -> str | None:
         """The final status of an earlier response with this panel transaction, if any."""
@@ -332,7 +284,7 @@ class Store:
         else:
             cur = self._db.execute(f"SELECT {_COLUMNS} FROM responses WHERE survey_id = ? ORDER BY id", (survey_id,))
         for row in cur:
-            yield ResponseRow.from_db(row)
+            yield _from_db(row)
 
     def responses_after(self, survey_id: int, after_id: int, limit: int, offset: int = 0) -> list[ResponseRow]:
         """Up to `limit` rows of a survey with ids above `after_id` (skipping `offset`), in id order."""
@@ -340,7 +292,7 @@ class Store:
             f"SELECT {_COLUMNS} FROM responses WHERE survey_id = ? AND id > ? ORDER BY id LIMIT ? OFFSET ?",
             (survey_id, after_id, limit, offset),
         )
-        return [ResponseRow.from_db(row) for row in cur.fetchall()]
+        return [_from_db(row) for row in cur.fetchall()]
 
     def count(self, survey_id: int) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM responses WHERE survey_id = ?", (survey_id,)).fetchone()[0])

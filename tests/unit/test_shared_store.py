@@ -11,7 +11,8 @@ import orjson
 import pytest
 
 from loadtest.platform.app import Platform
-from loadtest.platform.storage import StaleRow, Store
+from loadtest.platform.response_row import StaleRow
+from loadtest.platform.storage import Store
 from loadtest.survey.file import load_survey
 from tests.helpers import API_KEY, FIXTURES
 

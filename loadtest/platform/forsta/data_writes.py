@@ -43,8 +43,9 @@ from loadtest.platform.forsta.records import (
     record_of,
 )
 from loadtest.platform.forsta.user_vars import UserVariables
+from loadtest.platform.response_row import AlreadyFinished, ResponseRow
 from loadtest.platform.rules.validation import validate_page
-from loadtest.platform.storage import AlreadyFinished, ResponseRow, Store
+from loadtest.platform.storage import Store
 from loadtest.survey.model import Page, Survey
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from loadtest.platform.storage import ResponseRow
+from loadtest.platform.response_row import ResponseRow
 from loadtest.survey.model import Page, Question, Survey
 
 __all__ = [

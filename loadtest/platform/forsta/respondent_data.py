@@ -37,7 +37,8 @@ from loadtest.platform.forsta.data_writes import DataWrites
 from loadtest.platform.forsta.filter_expr import FilterError, Predicate, parse_filter
 from loadtest.platform.forsta.records import SYSTEM_VARIABLES, answer_slots, record_of
 from loadtest.platform.forsta.user_vars import MAX_COLUMNS, UserVariables, parse_declaration
-from loadtest.platform.storage import ResponseRow, Store
+from loadtest.platform.response_row import ResponseRow
+from loadtest.platform.storage import Store
 from loadtest.survey.model import Survey
 
 if TYPE_CHECKING:

@@ -15,8 +15,8 @@ from typing import Any
 
 from loadtest.platform.envelopes import status_response
 from loadtest.platform.questionpro.render import PageRenderer
+from loadtest.platform.response_row import ResponseRow
 from loadtest.platform.rules.validation import chosen_answers
-from loadtest.platform.storage import ResponseRow
 from loadtest.survey.model import Question, Survey
 
 __all__ = ["API", "THEME", "PageReplies"]

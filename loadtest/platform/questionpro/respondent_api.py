@@ -34,10 +34,11 @@ from loadtest.platform.envelopes import (
 from loadtest.platform.questionpro.pages import API, PageReplies
 from loadtest.platform.questionpro.sessions import IN_PROGRESS, Sessions
 from loadtest.platform.questionpro.tokens import TokenCodec, TokenInvalid, TokenPayload
+from loadtest.platform.response_row import AlreadyFinished, QuotaFull, ResponseRow
 from loadtest.platform.rules.quality import is_speeder, straightlined_question
 from loadtest.platform.rules.quotas import cells_of, first_full
 from loadtest.platform.rules.validation import chosen_answers, validate_page
-from loadtest.platform.storage import AlreadyFinished, QuotaFull, ResponseRow, Store
+from loadtest.platform.storage import Store
 from loadtest.survey.model import Page, Quota, Survey
 
 __all__ = ["STATE_STATUS", "TERMINATE_KINDS", "RespondentApi"]

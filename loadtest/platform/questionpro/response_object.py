@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from loadtest.platform.storage import ResponseRow
+from loadtest.platform.response_row import ResponseRow
 from loadtest.survey.model import Answer, Question, Survey
 
 __all__ = ["LANGUAGE_NAMES", "RESPONSE_STATUS", "response_object", "response_set"]

@@ -42,10 +42,10 @@ from loadtest.platform.envelopes import ApiReply, error_envelope
 from loadtest.platform.questionpro.pages import API
 from loadtest.platform.questionpro.respondent_api import RespondentApi
 from loadtest.platform.questionpro.response_object import LANGUAGE_NAMES, response_object
+from loadtest.platform.response_row import AlreadyFinished, QuotaFull, ResponseRow
 from loadtest.platform.rules.quality import is_speeder, straightlined_question
 from loadtest.platform.rules.quotas import cells_of, first_full
 from loadtest.platform.rules.validation import chosen_answers, validate_page
-from loadtest.platform.storage import AlreadyFinished, QuotaFull, ResponseRow
 from loadtest.survey.model import Question, Survey
 
 __all__ = ["ResponsesApi"]

@@ -28,7 +28,8 @@ import os
 from collections import OrderedDict
 
 from loadtest.platform.questionpro.tokens import TokenPayload
-from loadtest.platform.storage import ResponseRow, Store
+from loadtest.platform.response_row import ResponseRow
+from loadtest.platform.storage import Store
 
 __all__ = ["IN_PROGRESS", "Sessions"]
 
