@@ -3,8 +3,12 @@ own (not-quite-JSON) error examples."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from loadtest.core.errors import ServerContractError
 from loadtest.core.page import STATUSES, parse_reply
@@ -120,3 +124,69 @@ def test_both_400_shapes_of_previous_page() -> None:
 def test_an_error_body_that_is_just_text_still_gives_a_message() -> None:
     reply = parse_reply(503, b"upstream unavailable")
     assert reply.error is not None and reply.error.message == "upstream unavailable"
+
+
+def test_a_progress_that_is_no_number_is_a_contract_error() -> None:
+    with pytest.raises(ServerContractError, match="malformed page"):
+        parse_reply(200, page(meta={"progressPercentage": "most of it"}))
+
+
+# The typed fast path must read every reply exactly as the tolerant reading does: the same page,
+# or the same error with the same words. Replies are built from the documented fields, each given
+# values of the documented type and of types a server might get wrong.
+_ANY_JSON = st.recursive(st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=3),
+                         lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=2), inner,
+                                                                                      max_size=2), max_leaves=4)
+_QUESTION_JSON = st.one_of(
+    st.just(QUESTION), st.just(orjson.dumps(QUESTION).decode()), st.just({"id": 1}), st.just("{not json"),
+    st.builds(lambda i, p: {**QUESTION, "id": i, "formParam": {"paramPrefix": p}}, st.integers(1, 3) | st.just("x"),
+              st.just("u_") | st.integers(-9, 9)),
+    _ANY_JSON)
+_ENTRY = st.fixed_dictionaries({}, optional={"json": _QUESTION_JSON, "html": st.just("<div/>")}) | _ANY_JSON
+_ERROR = st.fixed_dictionaries({}, optional={"questionId": st.integers(-10**9, 10**9) | st.text(max_size=2),
+                                             "message": st.text(max_size=3)})
+_RESPONSE = st.fixed_dictionaries({}, optional={
+    "status": st.sampled_from(sorted(STATUSES)) | _ANY_JSON,
+    "questions": st.lists(_ENTRY, max_size=2) | _ANY_JSON,
+    "validationErrors": st.lists(_ERROR, max_size=2) | _ANY_JSON,
+    "navigation": st.fixed_dictionaries({}, optional={"previousPageUrl": st.just("/prev") | _ANY_JSON}) | _ANY_JSON,
+    "meta": st.fixed_dictionaries({}, optional={"isFinalPage": _ANY_JSON,
+                                                "progressPercentage": st.integers(0, 100) | _ANY_JSON}) | _ANY_JSON,
+    "languages": st.lists(st.sampled_from(["en", "de"]), max_size=2) | _ANY_JSON,
+    "redirectUrl": st.just("https://x.test/r") | _ANY_JSON,
+    "terminateReason": _ANY_JSON, "quotaId": _ANY_JSON, "message": _ANY_JSON, "finalStatus": _ANY_JSON,
+    "themeConfig": _ANY_JSON,
+})
+
+
+def _outcome(read: Callable[[int, bytes], object], body: bytes) -> object:
+    try:
+        return read(200, body)
+    except Exception as exc:  # the comparison is of what each path raises
+        return (type(exc), str(exc))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.fixed_dictionaries({"response": _RESPONSE}, optional={"requestID": st.text(max_size=3)}),
+                 _ANY_JSON))
+def test_the_typed_reading_agrees_with_the_tolerant_one(doc: object) -> None:
+    from loadtest.core import page as page_mod
+
+    body = orjson.dumps(doc)
+    page_mod._PARSED.clear()
+    typed = _outcome(parse_reply, body)
+    page_mod._PARSED.clear()
+    assert typed == _outcome(page_mod._parse_tolerant, body)
+
+
+def test_a_documented_reply_is_read_by_the_typed_path_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from loadtest.core import page as page_mod
+
+    def unwanted(*_: object) -> None:
+        raise AssertionError("fell back to the tolerant reading")
+
+    monkeypatch.setattr(page_mod, "_parse_tolerant", unwanted)
+    invalid = page("validation_errors", validationErrors=[{"questionId": 10001, "message": "m"}])
+    ended = orjson.dumps({"response": {"status": "terminated", "terminateReason": "screener"}})
+    for body in (page(), page(as_string=True), invalid, ended):
+        assert parse_reply(200, body).status in ("success", "validation_errors", "terminated")
