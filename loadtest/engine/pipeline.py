@@ -33,6 +33,7 @@ from loadtest.core.flow import RespondentResult
 from loadtest.core.population import Population
 from loadtest.core.usage import BadInput
 from loadtest.engine.checkpoints import EngineCheckpoints
+from loadtest.engine.event_loop import EventLoopError, chosen
 from loadtest.engine.ingest import Ingestion, ingest_token
 from loadtest.engine.progress import show_progress
 from loadtest.engine.run import EngineRun
@@ -162,6 +163,10 @@ def _run(opts: RunOptions, out: Any, stopping: Stopping) -> int:
     data_token = ingest_token(sc)  # before the run folder exists: a missing token is bad input
     headers = sc.http.resolved_headers()  # an unset header_env variable is bad input, before any load
     tls = _tls_context(sc, out)
+    try:
+        loop_name, loop_options = chosen()
+    except EventLoopError as exc:
+        raise BadInput(str(exc)) from None
     # Before any load: a port already taken is one line and exit 2.
     exporter = start_exporter(opts.prometheus_port, opts.prometheus_host,
                               LiveView(labels={"scenario": sc.name, "driver": "engine"}))
@@ -205,7 +210,7 @@ def _run(opts: RunOptions, out: Any, stopping: Stopping) -> int:
                                                      **({"callbacks": panel.summary()} if panel else {})},
                                             on_error=stopping.failed)
             metrics, panel_report, data_check = anyio.run(_drive, engine, sc, panel, url, log, check_data, ingestion,
-                                                          stopping, checkpoints)
+                                                          stopping, checkpoints, backend_options=loop_options)
     finally:
         _guarded(log.close, stopping, log.path)()  # type: ignore[misc]  # its last batch may meet a full disk
         if exporter is not None:
@@ -214,7 +219,8 @@ def _run(opts: RunOptions, out: Any, stopping: Stopping) -> int:
             _guarded(recorder.close, stopping, opts.record)()  # type: ignore[misc]
     summary = build_summary(sc, metrics, target="embedded" if sc.target == "embedded" else sc.target,
                             duration_s=engine.elapsed_s, driver="engine", limits=limiters.summary(), panel=panel_report,
-                            extra={**({"data_check": data_check} if data_check is not None else {}),
+                            extra={"event_loop": loop_name,
+                                   **({"data_check": data_check} if data_check is not None else {}),
                                    **({"platform_faults": engine.platform_faults} if engine.platform_faults else {}),
                                    **({"ingest": ingestion.report()} if ingestion is not None else {})},
                             respondents=log.path)

@@ -132,12 +132,15 @@ def test_the_same_seed_gives_the_same_respondents(tmp_path: Path) -> None:
     # The two runs go side by side, each with its own embedded platform: one respondent at a
     # time, each mostly waits (on its platform, the panel limit, a returner's or backtracker's
     # think time), so together they take little longer than one. Neither can see the other.
+    # The second runs on asyncio's own loop: which loop drives them is no part of the respondents.
+    loops = ("uvloop", "asyncio")
     procs = []
-    for n in range(2):
+    for n, loop in enumerate(loops):
         with (tmp_path / f"out{n}.log").open("wb") as log:  # the child keeps its own copy of the descriptor
             procs.append(subprocess.Popen([sys.executable, "-m", "loadtest.cli", "run", str(scenario), "--respondents",
                                            "40", "--seed", "1234", "--reports", str(tmp_path / f"r{n}")], cwd=ROOT,
-                                          stdout=log, stderr=subprocess.STDOUT))
+                                          stdout=log, stderr=subprocess.STDOUT,
+                                          env={**os.environ, "LOADTEST_EVENT_LOOP": loop}))
     try:
         for proc in procs:
             proc.wait(timeout=240)
@@ -150,6 +153,7 @@ def test_the_same_seed_gives_the_same_respondents(tmp_path: Path) -> None:
     for n, proc in enumerate(procs):
         assert proc.returncode in (0, 3), (tmp_path / f"out{n}.log").read_text()[-3000:]
         reports = tmp_path / f"r{n}"
+        assert summary(reports)["event_loop"] == loops[n]
         # The embedded platform's port is the target's address, and each run's own id in the
         # transaction ids keeps runs apart on a stateful target: neither is respondent behaviour.
         runs.append([orjson.loads(re.sub(rb"lt1234-[0-9a-f]{6}-", b"lt1234-RUN-", re.sub(
