@@ -54,9 +54,17 @@ def _kill_mid_run(reports: Path, *args: str, victim: str = "driver") -> tuple[Pa
 
 
 def _session_of_child(parent: int) -> int:
-    (child,) = subprocess.run(["pgrep", "-P", str(parent), "-f", "locust"], capture_output=True,
-                              text=True).stdout.split()
+    """The session of `parent`'s `python -m locust` child, told apart from the embedded platform's
+    `python -m loadtest.cli mock` by its module argument (not by a substring of its command line,
+    which a checkout path containing "locust" would also match)."""
+    children = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True).stdout.split()
+    (child,) = [pid for pid in children if _module_of(int(pid)) == "locust"]
     return os.getsid(int(child))
+
+
+def _module_of(pid: int) -> str | None:
+    args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    return args[args.index(b"-m") + 1].decode() if b"-m" in args[:-1] else None
 
 
 @pytest.mark.parametrize("driver", ["run", "locust"])
