@@ -126,13 +126,12 @@ CLIENTS: dict[str, Client] = {c.name: c for c in (
     # What-ifs (only with --clients): the engine with one suggested change applied from outside.
     Engine("engine, no respondent log", what_if=("--no-log",)),
     Engine("engine, shallow log", what_if=("--fast-log",)),
-    Engine("engine, uvloop", what_if=("--uvloop",)),
-    Engine("engine, uvloop + shallow log", what_if=("--uvloop", "--fast-log")),
+    Engine("engine, asyncio's loop", what_if=("--asyncio-loop",)),
 )}
 KEYS = {"engine": "engine", "fast": "locust FastHttpUser", "wrk": "wrk", "aiohttp": "aiohttp",
         "http": "locust HttpUser", "floor": "python floor", "floor-uvloop": "python floor, uvloop",
         "engine-nolog": "engine, no respondent log", "engine-fastlog": "engine, shallow log",
-        "engine-uvloop": "engine, uvloop", "engine-uvloop-fastlog": "engine, uvloop + shallow log"}
+        "engine-asyncio": "engine, asyncio's loop"}
 
 
 # --- server and /proc -------------------------------------------------------------------------

@@ -107,7 +107,9 @@ def report(runs: list[Run], args: argparse.Namespace, machine_line: str) -> tupl
         *goal_lines,
         "",
         "Clients: engine = EngineRun + Population(completer, think_scale 0) + respondents.jsonl log "
-        "(bench/engine_client.py); locust = bench/locust_flow.py (FastFlow: FastHttpUser, HttpFlow: HttpUser), "
+        "(bench/engine_client.py), on the event loop `loadtest run` chooses (uvloop where installed; "
+        "the what-if `engine-asyncio` runs it on asyncio's own); "
+        "locust = bench/locust_flow.py (FastFlow: FastHttpUser, HttpFlow: HttpUser), "
         "headless, one process; wrk = 1 thread, bench/capacity.lua stateful; aiohttp = bench/aiohttp_client.py; "
         "python floor = bench/floor_client.py (asyncio Protocol + httptools, pre-built requests, regex answers: "
         "the least a Python client on asyncio's loop can spend). "

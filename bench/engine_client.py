@@ -28,6 +28,7 @@ import orjson
 from loadtest.core.fake import warm_up
 from loadtest.core.flow import RespondentResult
 from loadtest.core.population import PersonaEntry, Population
+from loadtest.engine import event_loop
 from loadtest.engine.run import EngineRun
 from loadtest.gc_tuning import settle_for_load
 from loadtest.results.run_files import RespondentLog
@@ -84,7 +85,8 @@ def main() -> int:
     parser.add_argument("--log", default=None, help="respondents.jsonl path (default: a temp file, deleted)")
     parser.add_argument("--no-log", action="store_true", help="no respondents.jsonl at all")
     # What-ifs, to size suggested changes without touching the package:
-    parser.add_argument("--uvloop", action="store_true", help="what-if: run on uvloop instead of asyncio's loop")
+    parser.add_argument("--asyncio-loop", action="store_true",
+                        help="what-if: asyncio's own loop, not the one `loadtest run` chooses (uvloop where installed)")
     parser.add_argument("--fast-log", action="store_true",
                         help="what-if: respondents.jsonl lines built from a shallow dict instead of dataclasses.asdict")
     parser.add_argument("--profile", default=None, metavar="FILE",
@@ -103,7 +105,7 @@ def main() -> int:
     engine = build(args.url, args.api_key, args.seconds, args.concurrency, log)
     if args.fast_log and log is not None:
         engine.on_result = shallow_writer(log)
-    backend = {"use_uvloop": True} if args.uvloop else None
+    backend = {} if args.asyncio_loop else event_loop.chosen()[1]
     try:
         if args.profile:
             import cProfile
