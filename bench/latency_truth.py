@@ -187,7 +187,9 @@ def known_delays(tmp: Path, respondents: int) -> tuple[list[dict], list[str]]:
         wire = Wire(int(url.rsplit(":", 1)[1]))
         wire.start()
         reports = tmp / "reports" / name.split(",")[0].replace(" ", "-")
-        cmd = [LT, "run", CLOSED, "--target", url, "--respondents", str(respondents), "--reports", str(reports)]
+        # --no-preflight: its take is no respondent's, and would be one more take on the wire than we count
+        cmd = [LT, "run", CLOSED, "--target", url, "--respondents", str(respondents), "--reports", str(reports),
+               "--no-preflight"]
         subprocess.run(["taskset", "-c", CLIENT_CORE, *cmd], cwd=ROOT, env=ENV, capture_output=True, timeout=600,
                        check=False)
         ex = wire.stop()
@@ -245,7 +247,9 @@ def stalled_run(tmp: Path, cmd: list[str], seconds: float, reports: Path) -> tup
 
 def omission(tmp: Path, seconds: float) -> tuple[dict, list[str]]:
     rep = tmp / "reports"
-    cmd_run = [LT, "run", OPEN, "--target", "URL", "--duration", f"{seconds:g}", "--reports", str(rep / "open")]
+    # --no-preflight: the preflight's take would be the first take on the wire, the schedule's t0
+    cmd_run = [LT, "run", OPEN, "--target", "URL", "--duration", f"{seconds:g}", "--reports", str(rep / "open"),
+               "--no-preflight"]
     ex, t0, s0, s1 = stalled_run(tmp, cmd_run, seconds, rep / "open")
     s = summary_of(rep / "open")
     takes = [e for e in ex if e["step"] == "take"]
@@ -269,7 +273,7 @@ def omission(tmp: Path, seconds: float) -> tuple[dict, list[str]]:
     # Locust: the same scenario and stall, closed loop (3 users walking respondents back to back).
     csv_prefix = tmp / "locust"
     cmd_loc = [LT, "locust", OPEN, "--headless", "-u", "3", "-r", "3", "-t", f"{seconds:g}s", "--host", "URL",
-               "--reports", str(rep / "locust"), "--csv", str(csv_prefix), "--only-summary"]
+               "--reports", str(rep / "locust"), "--csv", str(csv_prefix), "--only-summary", "--no-preflight"]
     lex, lt0, ls0, ls1 = stalled_run(tmp, cmd_loc, seconds, rep / "locust")
     ls = summary_of(rep / "locust")
     with open(f"{csv_prefix}_stats.csv") as f:
